@@ -1,0 +1,172 @@
+"""Settings for the OIDC backend-for-frontend.
+
+Every value an operator sets comes from the environment; see docs/configuration.md for the list.
+Defaults are the production ones (DEBUG off, secure cookies when SITE_URL is https).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import django_stubs_ext
+
+from config.environment import database_from_url, env_bool, env_list, env_str
+
+# Lets classes such as admin.ModelAdmin[Model] be subscripted at run time, as the type checker
+# wants them written.
+django_stubs_ext.monkeypatch()
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+
+# The public base URL of the site. Redirect URIs sent to the provider and cookie security derive
+# from it, never from the request's Host header.
+SITE_URL = env_str("SITE_URL").rstrip("/")
+_site = urlsplit(SITE_URL)
+SITE_IS_HTTPS = _site.scheme == "https"
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [_site.hostname] if _site.hostname else [])
+CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"] if _site.netloc else []
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "accounts",
+    "proxy",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.AccountsErrorMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": database_from_url(env_str("DATABASE_URL", "sqlite:///db.sqlite3"), base_dir=BASE_DIR)
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: sessions and shared state --------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+_redis_options = {
+    "CLIENT_CLASS": "django_redis.client.DefaultClient",
+    # JSON, not pickle: a value read back from Redis never runs code.
+    "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+    # Fail fast: a request waiting on a dead Redis is worse than a clear 503.
+    "SOCKET_CONNECT_TIMEOUT": 2,
+    "SOCKET_TIMEOUT": 2,
+    # Never pretend a session is empty because Redis did not answer: that would log users out.
+    "IGNORE_EXCEPTIONS": False,
+}
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "bff",
+        "OPTIONS": _redis_options,
+    },
+    "sessions": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "bff",
+        "OPTIONS": _redis_options,
+    },
+}
+SESSION_ENGINE = "accounts.session_store"
+SESSION_CACHE_ALIAS = "sessions"
+
+# --- Cookies: security follows the public URL -------------------------------------------------
+# On https the __Host- prefix pins the cookie to this exact origin (Secure, Path=/, no Domain).
+# On plain http (local development, tests on 127.0.0.1) a Secure cookie would never be sent back,
+# so the prefix and the flag are dropped; accounts.W001 warns when that happens with DEBUG off.
+SESSION_COOKIE_NAME = "__Host-sessionid" if SITE_IS_HTTPS else "sessionid"
+SESSION_COOKIE_SECURE = SITE_IS_HTTPS
+SESSION_COOKIE_HTTPONLY = True
+# Lax, not Strict: the provider's redirect back to /auth/callback/ is a cross-site navigation and
+# must carry the session cookie that holds state, nonce and the PKCE verifier.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_NAME = "__Host-csrftoken" if SITE_IS_HTTPS else "csrftoken"
+CSRF_COOKIE_SECURE = SITE_IS_HTTPS
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if SITE_IS_HTTPS:
+    SECURE_HSTS_SECONDS = int(env_str("DJANGO_HSTS_SECONDS", "31536000"))
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", default=False)
+    if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Authentication ------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.OIDCBackend",
+    # Password logins stay possible for break-glass admin accounts made with createsuperuser.
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+OIDC_PROVIDER = env_str("OIDC_PROVIDER", "generic")
+OIDC_ISSUER = env_str("OIDC_ISSUER")
+OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid profile email offline_access")
+OIDC_AUDIENCE = env_str("OIDC_AUDIENCE")
+
+# mozilla-django-oidc reads these names inside the views we subclass.
+OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
+OIDC_RP_SCOPES = OIDC_SCOPES
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:callback"
+
+# --- Misc ----------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}
