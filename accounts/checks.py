@@ -1,0 +1,143 @@
+"""System checks for the accounts app. IDs are listed in docs/configuration.md; never reuse one.
+
+Missing configuration is reported here (not by a crash in settings.py) so that one
+``manage.py check`` lists every missing variable at once; ``config.startup`` runs these checks
+under gunicorn too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
+
+from accounts.conf import accounts_settings
+
+KNOWN_PROVIDERS = ("generic",)
+
+_REQUIRED = (
+    # (environment variable, accounts_settings attribute, check id)
+    ("OIDC_ISSUER", "OIDC_ISSUER", "accounts.E002"),
+    ("OIDC_CLIENT_ID", "OIDC_CLIENT_ID", "accounts.E003"),
+    ("OIDC_CLIENT_SECRET", "OIDC_CLIENT_SECRET", "accounts.E004"),
+)
+
+
+@register(Tags.security)
+def check_secret_key(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    try:
+        secret = settings.SECRET_KEY
+    except ImproperlyConfigured:
+        secret = ""
+    if not secret:
+        return [
+            Error(
+                "DJANGO_SECRET_KEY is not set.",
+                hint="Set DJANGO_SECRET_KEY to a long random value, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`.",
+                id="accounts.E001",
+            )
+        ]
+    return []
+
+
+@register()
+def check_oidc_client(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for env_name, attribute, check_id in _REQUIRED:
+        if not getattr(accounts_settings, attribute):
+            errors.append(
+                Error(
+                    f"{env_name} is not set.",
+                    hint=f"Set {env_name} in the environment; see docs/configuration.md.",
+                    id=check_id,
+                )
+            )
+    issuer = accounts_settings.OIDC_ISSUER
+    if issuer and urlsplit(issuer).scheme not in {"http", "https"}:
+        errors.append(
+            Error(
+                f"OIDC_ISSUER {issuer!r} is not an http(s) URL.",
+                hint="Use the issuer exactly as the provider's discovery document names it.",
+                id="accounts.E006",
+            )
+        )
+    if accounts_settings.OIDC_PROVIDER not in KNOWN_PROVIDERS:
+        errors.append(
+            Error(
+                f"OIDC_PROVIDER {accounts_settings.OIDC_PROVIDER!r} is not a known preset.",
+                hint=f"Use one of: {', '.join(KNOWN_PROVIDERS)}.",
+                id="accounts.E007",
+            )
+        )
+    if "openid" not in accounts_settings.OIDC_SCOPES:
+        errors.append(
+            Error(
+                "OIDC_SCOPES does not include 'openid'.",
+                hint="Without 'openid' the provider issues no ID token and nobody can log in.",
+                id="accounts.E008",
+            )
+        )
+    return errors
+
+
+@register()
+def check_site_url(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    site_url = accounts_settings.SITE_URL
+    parts = urlsplit(site_url)
+    if not site_url or parts.scheme not in {"http", "https"} or not parts.netloc:
+        return [
+            Error(
+                "SITE_URL is not set to an absolute http(s) URL.",
+                hint="Set SITE_URL to the public base URL, e.g. https://app.example.com; the "
+                "redirect URI registered at the provider is SITE_URL + /auth/callback/.",
+                id="accounts.E005",
+            )
+        ]
+    if parts.scheme == "http" and not settings.DEBUG:
+        return [
+            Warning(
+                "SITE_URL is plain http while DEBUG is off: cookies are not Secure and lose "
+                "their __Host- prefix.",
+                hint="Serve the site over https in production and set SITE_URL accordingly.",
+                id="accounts.W001",
+            )
+        ]
+    return []
+
+
+@register()
+def check_session_engine(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    if settings.SESSION_ENGINE != "accounts.session_store":
+        errors.append(
+            Error(
+                "SESSION_ENGINE is not 'accounts.session_store'.",
+                hint="Tokens are stored beside the session by accounts.session_store; other "
+                "engines would lose them or put them in the session dict.",
+                id="accounts.E009",
+            )
+        )
+    if getattr(settings, "SESSION_COOKIE_SAMESITE", "Lax") == "Strict":
+        errors.append(
+            Error(
+                "SESSION_COOKIE_SAMESITE is 'Strict'.",
+                hint="The provider's redirect back to /auth/callback/ is cross-site; with Strict "
+                "the browser drops the session cookie there and every login fails. Use 'Lax'.",
+                id="accounts.E010",
+            )
+        )
+    return errors

@@ -1,0 +1,106 @@
+"""The accounts app's settings, read on every access so ``override_settings`` works in tests.
+
+Every default is written here once. Code never writes to ``django.conf.settings``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+# Claims that describe the person and are safe to show on pages and in /auth/session/.
+# Protocol claims (nonce, at_hash, aud, ...) stay out.
+DEFAULT_PUBLIC_CLAIMS = (
+    "sub",
+    "name",
+    "given_name",
+    "family_name",
+    "preferred_username",
+    "nickname",
+    "email",
+    "email_verified",
+    "picture",
+    "locale",
+    "zoneinfo",
+)
+
+
+class AccountsSettings:
+    @property
+    def SITE_URL(self) -> str:
+        return str(getattr(settings, "SITE_URL", "")).rstrip("/")
+
+    @property
+    def OIDC_PROVIDER(self) -> str:
+        return str(getattr(settings, "OIDC_PROVIDER", "generic"))
+
+    @property
+    def OIDC_ISSUER(self) -> str:
+        return str(getattr(settings, "OIDC_ISSUER", ""))
+
+    @property
+    def OIDC_CLIENT_ID(self) -> str:
+        return str(getattr(settings, "OIDC_CLIENT_ID", ""))
+
+    @property
+    def OIDC_CLIENT_SECRET(self) -> str:
+        return str(getattr(settings, "OIDC_CLIENT_SECRET", ""))
+
+    @property
+    def OIDC_SCOPES(self) -> list[str]:
+        return str(getattr(settings, "OIDC_SCOPES", "openid profile email offline_access")).split()
+
+    @property
+    def OIDC_AUDIENCE(self) -> str:
+        return str(getattr(settings, "OIDC_AUDIENCE", ""))
+
+    @property
+    def OIDC_SIGNING_ALGORITHM(self) -> str:
+        # One algorithm, pinned: a token signed with any other (none, HS256 keyed with the public
+        # key, ...) is refused before its signature is even looked at.
+        return str(getattr(settings, "OIDC_RP_SIGN_ALGO", "RS256"))
+
+    @property
+    def OIDC_TRUSTED_AUDIENCES(self) -> frozenset[str]:
+        """Audiences besides the client id that an ID token may also name (OIDC Core 3.1.3.7)."""
+        return frozenset(getattr(settings, "OIDC_TRUSTED_AUDIENCES", ()))
+
+    @property
+    def OIDC_CLOCK_SKEW(self) -> int:
+        """Seconds of leeway on exp/iat/nbf: providers' clocks drift, and that is no 500."""
+        return int(getattr(settings, "OIDC_CLOCK_SKEW", 60))
+
+    @property
+    def OIDC_ID_TOKEN_MAX_AGE(self) -> int:
+        """An ID token issued longer ago than this (by ``iat``) is refused as stale or replayed."""
+        return int(getattr(settings, "OIDC_ID_TOKEN_MAX_AGE", 600))
+
+    @property
+    def OIDC_HTTP_TIMEOUT(self) -> tuple[float, float]:
+        """(connect, read) seconds for every call to the provider."""
+        connect, read = getattr(settings, "OIDC_HTTP_TIMEOUT", (3.05, 10.0))
+        return float(connect), float(read)
+
+    @property
+    def OIDC_DISCOVERY_TTL(self) -> int:
+        return int(getattr(settings, "OIDC_DISCOVERY_TTL", 3600))
+
+    @property
+    def OIDC_JWKS_TTL(self) -> int:
+        return int(getattr(settings, "OIDC_JWKS_TTL", 3600))
+
+    @property
+    def OIDC_JWKS_MIN_REFETCH_INTERVAL(self) -> float:
+        """An unknown ``kid`` refetches the key set at most this often, so a flood of forged
+        tokens cannot turn into a flood of requests to the provider."""
+        return float(getattr(settings, "OIDC_JWKS_MIN_REFETCH_INTERVAL", 30))
+
+    @property
+    def OIDC_PUBLIC_CLAIMS(self) -> tuple[str, ...]:
+        return tuple(getattr(settings, "OIDC_PUBLIC_CLAIMS", DEFAULT_PUBLIC_CLAIMS))
+
+    @property
+    def OIDC_EXTRA_AUTH_PARAMS(self) -> dict[str, str]:
+        return dict(getattr(settings, "OIDC_EXTRA_AUTH_PARAMS", {}))
+
+
+accounts_settings = AccountsSettings()

@@ -1,0 +1,89 @@
+"""Provider metadata from OpenID Connect Discovery, cached per process.
+
+mozilla-django-oidc wants every endpoint configured by hand; here they come from
+``{OIDC_ISSUER}/.well-known/openid-configuration``. The document's ``issuer`` must equal the
+configured issuer exactly (Discovery 1.0 section 4.3): not even a trailing slash may differ, or a
+token from a look-alike issuer could pass.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from accounts.conf import accounts_settings
+from accounts.exceptions import ProviderUnavailable
+from accounts.provider_http import provider_get_json
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    userinfo_endpoint: str | None = None
+    end_session_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    # RFC 9207: when true, the callback must carry ``iss`` equal to the issuer.
+    authorization_response_iss_parameter_supported: bool = False
+
+
+_lock = threading.Lock()
+_cached: tuple[str, float, ProviderMetadata] | None = None
+
+
+def discovery_url(issuer: str) -> str:
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+def provider_metadata() -> ProviderMetadata:
+    """The provider's metadata, fetched at most once per ``OIDC_DISCOVERY_TTL`` per process."""
+    global _cached
+    issuer = accounts_settings.OIDC_ISSUER
+    now = time.monotonic()
+    with _lock:
+        if _cached and _cached[0] == issuer and _cached[1] > now:
+            return _cached[2]
+    metadata = _fetch(issuer)
+    with _lock:
+        _cached = (issuer, now + accounts_settings.OIDC_DISCOVERY_TTL, metadata)
+    return metadata
+
+
+def forget_provider_metadata() -> None:
+    global _cached
+    with _lock:
+        _cached = None
+
+
+def _fetch(issuer: str) -> ProviderMetadata:
+    document = provider_get_json(discovery_url(issuer))
+    if document.get("issuer") != issuer:
+        # A misconfiguration, not an outage; but the site cannot log anyone in either way.
+        raise ProviderUnavailable(
+            f"The provider's discovery document names issuer {document.get('issuer')!r}, "
+            f"not the configured OIDC_ISSUER {issuer!r}."
+        )
+    required = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+    missing = [name for name in required if not isinstance(document.get(name), str)]
+    if missing:
+        raise ProviderUnavailable(f"The provider's discovery document lacks {', '.join(missing)}.")
+
+    def optional(name: str) -> str | None:
+        value = document.get(name)
+        return value if isinstance(value, str) and value else None
+
+    return ProviderMetadata(
+        issuer=issuer,
+        authorization_endpoint=document["authorization_endpoint"],
+        token_endpoint=document["token_endpoint"],
+        jwks_uri=document["jwks_uri"],
+        userinfo_endpoint=optional("userinfo_endpoint"),
+        end_session_endpoint=optional("end_session_endpoint"),
+        revocation_endpoint=optional("revocation_endpoint"),
+        authorization_response_iss_parameter_supported=(
+            document.get("authorization_response_iss_parameter_supported") is True
+        ),
+    )

@@ -1,0 +1,58 @@
+"""Turns the accounts errors (and Redis failures) into responses: a page, or JSON for API calls.
+
+This is the one place that does it. ``AccountsErrorMiddleware`` calls it for errors raised in
+views; ``handler500`` calls it for errors raised in middleware (the session being saved when Redis
+is down), which Django otherwise renders as a bare 500.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.views.defaults import server_error as django_server_error
+from redis.exceptions import RedisError
+
+from accounts.exceptions import AccountsError, SessionStoreUnavailable
+
+logger = logging.getLogger(__name__)
+
+
+def wants_json(request: HttpRequest) -> bool:
+    accept = request.headers.get("Accept", "")
+    return (
+        "application/json" in accept and "text/html" not in accept
+    ) or "X-CSRF" in request.headers
+
+
+def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
+    if error.status >= 500:
+        logger.error("%s: %s (%s)", request.path, error.code, error.message)
+    else:
+        logger.warning("%s: %s (%s)", request.path, error.code, error.message)
+    if wants_json(request):
+        response: HttpResponse = JsonResponse(
+            {"error": error.code, "message": error.message}, status=error.status
+        )
+    else:
+        body = render_to_string(
+            "error.html",
+            {"title": error.title, "message": error.message, "status": error.status},
+        )
+        response = HttpResponse(body, status=error.status)
+    if error.status == 503:
+        response["Retry-After"] = "5"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: map known failures to their own status; anything else stays a plain 500."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, RedisError):
+        exc = SessionStoreUnavailable("The session store is not answering. Please try again.")
+    if isinstance(exc, AccountsError):
+        return error_response(request, exc)
+    return django_server_error(request)

@@ -1,0 +1,111 @@
+"""Strict ID token validation (OpenID Connect Core 1.0, section 3.1.3.7).
+
+mozilla-django-oidc checks the signature, ``exp`` and ``nonce`` only; it leaves ``iss`` and
+``aud`` unchecked and lets clock skew escape as a 500. Every rule here has a test in
+tests/accounts/test_id_token.py.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import jwt
+
+from accounts.conf import accounts_settings
+from accounts.exceptions import InvalidIDToken
+from accounts.jwks import signing_keys
+
+# Headers that tell a verifier to fetch or trust a key from somewhere else. We never do: the key
+# comes only from the provider's discovered JWKS, so a token carrying these is a forgery attempt.
+_FOREIGN_KEY_HEADERS = ("jku", "x5u", "jwk")
+
+
+def validate_id_token(
+    token: str,
+    *,
+    issuer: str,
+    jwks_uri: str,
+    nonce: str | None,
+) -> dict[str, Any]:
+    """Return the verified claims of ``token`` or raise ``InvalidIDToken`` saying which rule failed.
+
+    ``nonce`` is the value sent in the authorization request; pass ``None`` for an ID token from
+    a refresh, which carries no nonce of ours.
+    """
+    alg = accounts_settings.OIDC_SIGNING_ALGORITHM
+    client_id = accounts_settings.OIDC_CLIENT_ID
+    leeway = accounts_settings.OIDC_CLOCK_SKEW
+
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError as exc:
+        raise InvalidIDToken("The ID token is not a well-formed JWT.") from exc
+    if header.get("alg") != alg:
+        raise InvalidIDToken(f"The ID token is signed with {header.get('alg')!r}, not {alg}.")
+    if any(name in header for name in _FOREIGN_KEY_HEADERS):
+        raise InvalidIDToken("The ID token names its own signing key; that is not accepted.")
+
+    key = signing_keys.signing_key(jwks_uri, header.get("kid"), alg)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key=key.key,
+            algorithms=[alg],
+            issuer=issuer,
+            # Checked below, more strictly than PyJWT does (untrusted extra audiences, azp).
+            options={
+                "verify_aud": False,
+                "require": ["iss", "sub", "aud", "exp", "iat"],
+                "verify_iat": True,
+            },
+            leeway=leeway,
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise InvalidIDToken("The ID token has expired.") from exc
+    except jwt.ImmatureSignatureError as exc:
+        raise InvalidIDToken("The ID token is not valid yet (issued in the future).") from exc
+    except jwt.InvalidIssuerError as exc:
+        raise InvalidIDToken("The ID token comes from another issuer.") from exc
+    except jwt.MissingRequiredClaimError as exc:
+        raise InvalidIDToken(f"The ID token lacks the {exc.claim!r} claim.") from exc
+    except jwt.InvalidSignatureError as exc:
+        raise InvalidIDToken("The ID token's signature does not verify.") from exc
+    except jwt.InvalidTokenError as exc:
+        raise InvalidIDToken(f"The ID token is invalid ({type(exc).__name__}).") from exc
+
+    _check_audience(claims, client_id)
+    _check_issued_recently(claims, leeway=leeway)
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidIDToken("The ID token's 'sub' claim is empty.")
+    if nonce is not None and claims.get("nonce") != nonce:
+        raise InvalidIDToken("The ID token's nonce does not match this login.")
+    return claims
+
+
+def _check_audience(claims: dict[str, Any], client_id: str) -> None:
+    aud = claims.get("aud")
+    audiences = [aud] if isinstance(aud, str) else aud
+    if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
+        raise InvalidIDToken("The ID token's 'aud' claim is malformed.")
+    if client_id not in audiences:
+        raise InvalidIDToken("The ID token was issued to another client.")
+    untrusted = set(audiences) - {client_id} - accounts_settings.OIDC_TRUSTED_AUDIENCES
+    if untrusted:
+        raise InvalidIDToken(
+            "The ID token is also addressed to an audience this site does not trust."
+        )
+    azp = claims.get("azp")
+    if azp is not None and azp != client_id:
+        raise InvalidIDToken("The ID token's 'azp' names another client.")
+    if len(audiences) > 1 and azp is None:
+        raise InvalidIDToken("The ID token has several audiences but no 'azp'.")
+
+
+def _check_issued_recently(claims: dict[str, Any], *, leeway: int) -> None:
+    iat = claims["iat"]
+    if not isinstance(iat, int | float):
+        raise InvalidIDToken("The ID token's 'iat' claim is not a number.")
+    if iat < time.time() - accounts_settings.OIDC_ID_TOKEN_MAX_AGE - leeway:
+        raise InvalidIDToken("The ID token was issued too long ago.")

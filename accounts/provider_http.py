@@ -1,0 +1,61 @@
+"""The one HTTP client that talks to the identity provider.
+
+A shared ``requests.Session`` keeps connections to the provider alive across requests in a
+process; every call has a (connect, read) timeout, and every transport failure becomes
+``ProviderUnavailable``, so no caller forgets one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+
+from accounts.conf import accounts_settings
+from accounts.exceptions import ProviderUnavailable
+
+logger = logging.getLogger(__name__)
+
+_session = requests.Session()
+_session.headers["User-Agent"] = "oidc-bff"
+
+
+def provider_get_json(url: str) -> dict[str, Any]:
+    """GET a JSON document (discovery, JWKS) from the provider."""
+    try:
+        response = _session.get(url, timeout=accounts_settings.OIDC_HTTP_TIMEOUT)
+    except requests.RequestException as exc:
+        logger.warning("provider unreachable: GET %s failed: %s", url, type(exc).__name__)
+        raise ProviderUnavailable(f"The identity provider could not be reached ({url}).") from exc
+    if response.status_code != 200:
+        logger.warning("provider answered GET %s with %s", url, response.status_code)
+        raise ProviderUnavailable(f"The identity provider answered {response.status_code}.")
+    return json_object(response, url)
+
+
+def provider_post_form(
+    url: str, data: dict[str, str], *, auth: tuple[str, str] | None = None
+) -> requests.Response:
+    """POST a form (token, revocation) to the provider and return the response as it came.
+
+    Transport failures raise ``ProviderUnavailable``; HTTP errors are for the caller to read,
+    since an OAuth error body (``invalid_grant``...) means something different from a 503.
+    """
+    try:
+        return _session.post(url, data=data, auth=auth, timeout=accounts_settings.OIDC_HTTP_TIMEOUT)
+    except requests.RequestException as exc:
+        logger.warning("provider unreachable: POST %s failed: %s", url, type(exc).__name__)
+        raise ProviderUnavailable("The identity provider could not be reached.") from exc
+
+
+def json_object(response: requests.Response, url: str) -> dict[str, Any]:
+    try:
+        document = response.json()
+    except ValueError as exc:
+        raise ProviderUnavailable(
+            f"The identity provider sent something that is not JSON ({url})."
+        ) from exc
+    if not isinstance(document, dict):
+        raise ProviderUnavailable(f"The identity provider sent an unexpected document ({url}).")
+    return document

@@ -1,0 +1,152 @@
+"""Redis-backed sessions with records kept *beside* the session dict.
+
+Django's cache backend stores the whole session dict as one value, and ``save()`` rewrites all of
+it: the last writer wins. If the tokens lived inside that dict, a slow request that loaded the
+session before a refresh and saved it after would put the old, already-rotated refresh token back,
+and the provider would revoke the grant on its next use. So the token record (and any other record
+that must not be clobbered) lives under its own key, ``<session key>:<record name>``, written only
+by the code that owns it. Loading the session fetches the dict and these records in one round
+trip, so keeping them apart costs nothing per request.
+
+The lifecycle is still ``SessionBase``'s: ``delete`` and ``cycle_key`` (called by ``auth.logout``
+and ``auth.login``) carry the records along, and a Redis failure is an error, never an empty
+session: the stock cache backend swallows every exception in ``load()``, which would silently log
+a user out when Redis blips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
+from django.core.cache.backends.base import BaseCache
+from redis.exceptions import RedisError
+
+from accounts.exceptions import SessionStoreUnavailable
+
+try:
+    from django_redis.exceptions import ConnectionInterrupted
+except ImportError:  # pragma: no cover - django-redis is a hard dependency
+    ConnectionInterrupted = RedisError
+
+
+# Names of the records kept beside each session; see accounts.tokens for "tokens".
+ATTACHED_RECORDS = ("tokens",)
+
+
+@contextmanager
+def _redis_errors_as_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, ConnectionInterrupted, ConnectionError) as exc:
+        raise SessionStoreUnavailable(
+            "The session store is not answering. Please try again in a moment."
+        ) from exc
+
+
+class SessionStore(CacheSessionStore):
+    _cache: BaseCache
+
+    def __init__(self, session_key: str | None = None) -> None:
+        super().__init__(session_key)
+        self._records: dict[str, Any] = {}
+
+    # --- records beside the session ------------------------------------------------------
+    def record_key(self, name: str, session_key: str | None = None) -> str:
+        return f"{self.cache_key_prefix}{session_key or self.session_key}:{name}"
+
+    def read_record(self, name: str, *, fresh: bool = False) -> Any:
+        """The record ``name`` of this session, or None.
+
+        By default the copy fetched with the session is returned; ``fresh=True`` reads Redis
+        again (under a lock, to see what another process wrote since this request began).
+        """
+        if not fresh:
+            self.keys()  # loads the session and its records, once per request
+            if name in self._records:
+                return self._records[name]
+        if self.session_key is None:
+            return None
+        with _redis_errors_as_unavailable():
+            value = self._cache.get(self.record_key(name))
+        self._records[name] = value
+        return value
+
+    def write_record(self, name: str, value: Any) -> None:
+        """Store record ``name`` for as long as the session lives. Creates the session if needed."""
+        if self.session_key is None:
+            self.create()
+        with _redis_errors_as_unavailable():
+            self._cache.set(self.record_key(name), value, self.get_expiry_age())
+        self._records[name] = value
+
+    def delete_record(self, name: str) -> None:
+        if self.session_key is not None:
+            with _redis_errors_as_unavailable():
+                self._cache.delete(self.record_key(name))
+        self._records.pop(name, None)
+
+    # --- SessionBase hooks ---------------------------------------------------------------
+    def load(self) -> dict[str, Any]:
+        session_key = self.cache_key
+        record_keys = {name: self.record_key(name) for name in ATTACHED_RECORDS}
+        with _redis_errors_as_unavailable():
+            found = self._cache.get_many([session_key, *record_keys.values()])
+        data = found.get(session_key)
+        if data is None:
+            # Unknown or expired key: start afresh, as the stock backend does.
+            self._session_key = None
+            self._records = {}
+            return {}
+        self._records = {name: found.get(key) for name, key in record_keys.items()}
+        return data  # type: ignore[no-any-return]
+
+    def save(self, must_create: bool = False) -> None:
+        with _redis_errors_as_unavailable():
+            super().save(must_create=must_create)
+            if not must_create:
+                # The records live exactly as long as the session they belong to.
+                age = self.get_expiry_age()
+                for name, value in self._records.items():
+                    if value is not None:
+                        self._cache.touch(self.record_key(name), age)
+
+    def exists(self, session_key: str) -> bool:
+        with _redis_errors_as_unavailable():
+            return super().exists(session_key)
+
+    def delete(self, session_key: str | None = None) -> None:
+        key = session_key or self.session_key
+        if key is None:
+            return
+        with _redis_errors_as_unavailable():
+            self._cache.delete_many(
+                [self.cache_key_prefix + key, *(self.record_key(n, key) for n in ATTACHED_RECORDS)]
+            )
+        if key == self.session_key:
+            self._records = {}
+
+    def cycle_key(self) -> None:
+        # auth.login() cycles the key to defeat session fixation; the records move with it.
+        records = {name: self.read_record(name) for name in ATTACHED_RECORDS}
+        super().cycle_key()
+        for name, value in records.items():
+            if value is not None:
+                self.write_record(name, value)
+
+    # The async twins run the sync code in a thread: django-redis has no native async client,
+    # so this is what the stock backend's async methods cost too.
+    async def aload(self) -> dict[str, Any]:
+        return await sync_to_async(self.load)()
+
+    async def asave(self, must_create: bool = False) -> None:
+        await sync_to_async(self.save)(must_create)
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        await sync_to_async(self.delete)(session_key)
+
+    async def acycle_key(self) -> None:
+        await sync_to_async(self.cycle_key)()

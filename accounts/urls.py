@@ -1,0 +1,14 @@
+from django.urls import path
+
+from accounts import pages, views
+
+app_name = "accounts"
+
+urlpatterns = [
+    path("auth/login/", views.LoginView.as_view(), name="login"),
+    path("auth/callback/", views.CallbackView.as_view(), name="callback"),
+    path("auth/logout/", views.LogoutView.as_view(), name="logout"),
+    path("auth/session/", pages.session_info, name="session"),
+    path("account/", pages.account, name="account"),
+    path("", pages.home, name="home"),
+]

@@ -1,0 +1,157 @@
+"""Login, callback and logout: mozilla-django-oidc's views, with discovery and strict checks."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import auth
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from mozilla_django_oidc.views import (
+    OIDCAuthenticationCallbackView,
+    OIDCAuthenticationRequestView,
+    OIDCLogoutView,
+)
+
+from accounts.backends import callback_url
+from accounts.conf import accounts_settings
+from accounts.discovery import provider_metadata
+from accounts.exceptions import LoginFailed, ProviderError, ProviderUnavailable
+from accounts.redirects import safe_next_path
+from accounts.tokens import TokenRecord, load_tokens, store_tokens
+
+logger = logging.getLogger(__name__)
+
+# mozilla-django-oidc's session keys, named once here.
+STATES_KEY = "oidc_states"
+NEXT_KEY = "oidc_login_next"
+
+
+@method_decorator(never_cache, name="dispatch")
+class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
+    """``GET /auth/login/?next=/path`` sends the browser to the provider.
+
+    The request carries PKCE (S256), state and nonce; mozilla-django-oidc keeps them in the session.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        # mozilla reads the endpoint from settings at construction; ours comes from discovery.
+        super(OIDCAuthenticationRequestView, self).__init__(**kwargs)
+        self.OIDC_RP_CLIENT_ID = accounts_settings.OIDC_CLIENT_ID
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        self.OIDC_OP_AUTH_ENDPOINT = provider_metadata().authorization_endpoint
+        response: HttpResponse = super().get(request)
+        # mozilla admits absolute URLs to this host; we admit local paths only.
+        request.session[NEXT_KEY] = safe_next_path(request.GET.get("next"))
+        return response
+
+    def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
+        params = {"redirect_uri": callback_url()}
+        if "offline_access" in accounts_settings.OIDC_SCOPES:
+            # OIDC Core 11: a request for offline access must carry prompt=consent, or the
+            # provider may (oidc-provider does) drop offline_access and issue no refresh token.
+            params["prompt"] = "consent"
+        if accounts_settings.OIDC_AUDIENCE:
+            params["audience"] = accounts_settings.OIDC_AUDIENCE
+        params.update(accounts_settings.OIDC_EXTRA_AUTH_PARAMS)
+        return params
+
+
+@method_decorator(never_cache, name="dispatch")
+class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
+    """``GET /auth/callback/``: every way this can go wrong ends on a page that says which."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        states = request.session.get(STATES_KEY)
+        state = request.GET.get("state", "")
+        known_state = isinstance(states, dict) and state in states
+        if request.GET.get("error"):
+            if isinstance(states, dict) and known_state:
+                # Spend the state: an error response cannot be replayed into a later success.
+                del states[state]
+                request.session.modified = True
+            raise ProviderError(_provider_message(request))
+        if not request.GET.get("code") or not state:
+            raise LoginFailed("The provider's answer lacks a code or state.")
+        if not known_state:
+            raise LoginFailed(
+                "This login link has expired or was already used. Please start again."
+            )
+        self._check_issuer_parameter(request)
+        response: HttpResponse = super().get(request)
+        return response
+
+    def _check_issuer_parameter(self, request: HttpRequest) -> None:
+        # RFC 9207: defeats mix-up attacks when a site talks to more than one provider.
+        metadata = provider_metadata()
+        iss = request.GET.get("iss")
+        if iss is None and metadata.authorization_response_iss_parameter_supported:
+            raise LoginFailed("The provider's answer lacks the 'iss' parameter it promised.")
+        if iss is not None and iss != metadata.issuer:
+            raise LoginFailed("The answer comes from another identity provider.")
+
+    def login_success(self) -> HttpResponse:
+        request = self.request
+        auth.login(request, self.user)
+        # After login(), never before: login() cycles the key or flushes another user's session.
+        record = TokenRecord.from_token_response(request.oidc_token_response, request.oidc_claims)
+        store_tokens(request.session, record)
+        logger.info("login: user %s", self.user.pk)
+        return HttpResponseRedirect(self.success_url)
+
+    def login_failure(self) -> HttpResponse:
+        raise LoginFailed("The identity provider's answer could not be used to log you in.")
+
+    @property
+    def success_url(self) -> str:
+        # Checked again here: the session value could predate this check or be set elsewhere.
+        return safe_next_path(self.request.session.pop(NEXT_KEY, None))
+
+
+def _provider_message(request: HttpRequest) -> str:
+    error = request.GET.get("error", "")[:100]
+    description = request.GET.get("error_description", "")[:300]
+    if error == "access_denied":
+        lead = "You (or the provider) declined the login."
+    else:
+        lead = "The identity provider could not log you in."
+    return f"{lead} Provider says: {error}{': ' + description if description else ''}"
+
+
+@method_decorator(never_cache, name="dispatch")
+class LogoutView(OIDCLogoutView):  # type: ignore[misc]
+    """``POST /auth/logout/`` ends the session here, then at the provider when it can.
+
+    ``GET`` shows a confirmation form: a link or an image must not be able to log a user out.
+    """
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, "accounts/logout_confirm.html")
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        record = load_tokens(request.session) if request.user.is_authenticated else None
+        # The local session is cleared first and always, whatever the provider does next.
+        auth.logout(request)
+        destination = accounts_settings.SITE_URL + "/"
+        if record is None:
+            return HttpResponseRedirect("/")
+        try:
+            end_session = provider_metadata().end_session_endpoint
+        except ProviderUnavailable:
+            logger.warning("logout: provider unavailable, logged out locally only")
+            end_session = None
+        if not end_session:
+            return HttpResponseRedirect("/")
+        query = urlencode(
+            {
+                "id_token_hint": record.id_token,
+                "post_logout_redirect_uri": destination,
+                "client_id": accounts_settings.OIDC_CLIENT_ID,
+            }
+        )
+        return HttpResponseRedirect(f"{end_session}?{query}")
