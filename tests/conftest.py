@@ -1,0 +1,65 @@
+import pytest
+import redis
+from django.conf import settings as django_settings
+
+from accounts.discovery import forget_provider_metadata
+from accounts.jwks import signing_keys
+from tests.stack import Provider, Site, free_port
+
+
+@pytest.fixture(scope="session")
+def redis_client():
+    url = django_settings.REDIS_URL
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError:
+        pytest.fail(f"Redis is not answering at {url}; start it (./dev/test does) and run again.")
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state(redis_client):
+    """Every test starts with an empty test database in Redis and cold per-process caches."""
+    redis_client.flushdb()
+    forget_provider_metadata()
+    signing_keys.clear()
+    yield
+    forget_provider_metadata()
+    signing_keys.clear()
+
+
+@pytest.fixture(scope="session")
+def site_port():
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def provider(site_port):
+    """The real local provider. It knows two sites: the in-process test client (testserver)
+    and the gunicorn site of the end-to-end tests."""
+    sites = ["http://testserver", f"http://127.0.0.1:{site_port}"]
+    p = Provider(
+        redirect_uris=[f"{s}/auth/callback/" for s in sites],
+        post_logout_uris=[f"{s}/" for s in sites],
+        CLIENT_BACKCHANNEL_LOGOUT_URI=f"http://127.0.0.1:{site_port}/auth/backchannel-logout/",
+    ).start()
+    yield p
+    p.stop()
+
+
+@pytest.fixture
+def oidc_settings(settings, provider):
+    """Point the in-process site at the real provider."""
+    settings.OIDC_ISSUER = provider.issuer
+    settings.OIDC_CLIENT_ID = provider.client_id
+    settings.OIDC_CLIENT_SECRET = provider.client_secret
+    settings.OIDC_RP_CLIENT_ID = provider.client_id
+    return settings
+
+
+@pytest.fixture(scope="session")
+def site(provider, site_port, django_db_blocker):
+    s = Site(provider, site_port).start()
+    yield s
+    s.stop()
