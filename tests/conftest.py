@@ -59,7 +59,7 @@ def oidc_settings(settings, provider):
 
 
 @pytest.fixture(scope="session")
-def site(provider, site_port, django_db_blocker):
+def site(provider, site_port):
     s = Site(provider, site_port).start()
     yield s
     s.stop()

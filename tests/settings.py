@@ -15,7 +15,7 @@ os.environ["DATABASE_URL"] = "sqlite:///:memory:"
 os.environ["REDIS_URL"] = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ["DJANGO_ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
 
-from config.settings import *  # noqa: E402,F403
+from config.settings import *  # noqa: F403
 
 # No waiting in tests for a refetch of the provider's keys.
 OIDC_JWKS_MIN_REFETCH_INTERVAL = 0

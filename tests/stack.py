@@ -50,7 +50,11 @@ class Process:
         self.log_path = ARTIFACTS / f"{name}.log"
         self._log = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -152,15 +156,29 @@ class Site:
     def start(self) -> Site:
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT, env=self.env, check=True,
+            cwd=ROOT,
+            env=self.env,
+            check=True,
         )
         self.process = Process(
             f"site-{self.port}",
             [
-                sys.executable, "-m", "gunicorn", "config.wsgi",
-                "--bind", f"127.0.0.1:{self.port}",
-                "--workers", str(self.workers), "--threads", "4", "--worker-class", "gthread",
-                "--timeout", "60", "--graceful-timeout", "2",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--threads",
+                "4",
+                "--worker-class",
+                "gthread",
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "2",
             ],
             self.env,
         )
@@ -222,7 +240,9 @@ def sign_in_at_provider(
             if url.startswith(stop_at):
                 return url
             continue
-        assert response.status_code == 200, f"{response.status_code} at {url}: {response.text[:500]}"
+        assert response.status_code == 200, (
+            f"{response.status_code} at {url}: {response.text[:500]}"
+        )
         form = next(f for f in forms_of(response.text) if f["fields"].get("prompt"))
         data = dict(form["fields"])
         if data["prompt"] == "login":
@@ -236,8 +256,9 @@ def confirm_logout_at_provider(http: requests.Session, end_session_url: str) -> 
     page = http.get(end_session_url, allow_redirects=True, timeout=10)
     form = next(f for f in forms_of(page.text) if f["id"] == "op.logoutForm")
     data = dict(form["fields"], logout="yes")
-    response = http.post(urljoin(page.url, form["action"]), data=data, allow_redirects=False,
-                         timeout=10)
+    response = http.post(
+        urljoin(page.url, form["action"]), data=data, allow_redirects=False, timeout=10
+    )
     assert response.is_redirect, response.text[:500]
     return urljoin(page.url, response.headers["Location"])
 

@@ -34,7 +34,9 @@ class SigningKey:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
-    def sign(self, claims: dict[str, Any], *, alg: str = "RS256", headers: dict | None = None) -> str:
+    def sign(
+        self, claims: dict[str, Any], *, alg: str = "RS256", headers: dict | None = None
+    ) -> str:
         hdr = dict(headers or {})
         if self.kid and "kid" not in hdr:
             hdr["kid"] = self.kid

@@ -212,7 +212,9 @@ def test_logout_requires_post_and_csrf(oidc_settings):
     assert client.get("/auth/session/").json()["authenticated"] is True
 
 
-def test_logout_clears_session_and_goes_to_end_session(client, oidc_settings, provider, redis_client):
+def test_logout_clears_session_and_goes_to_end_session(
+    client, oidc_settings, provider, redis_client
+):
     login(client)
     key, records = session_record(redis_client, client)
     id_token = json.loads(next(v for k, v in records.items() if k.endswith(":tokens")))["id_token"]

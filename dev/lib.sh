@@ -1,0 +1,79 @@
+# Shared by dev/up, dev/test and .ci/run: make sure what the stack needs is installed and Redis
+# answers. Each step is skipped when already done, so a second run starts in seconds.
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+PY="$VENV/bin/python"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+_apt_updated=""
+apt_install() {
+  say "installing Debian packages: $*"
+  if [ -z "$_apt_updated" ]; then
+    as_root apt-get update -qq
+    _apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_python_env() {
+  local stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+  [ -f "$stamp" ] && return 0
+  say "installing Python packages into .venv"
+  [ -x "$PY" ] || python3 -m venv "$VENV"
+  "$PY" -m pip install -q --upgrade pip
+  "$PY" -m pip install -q -e "$ROOT[dev]"
+  rm -f "$VENV"/.installed-*
+  touch "$stamp"
+}
+
+ensure_node() {
+  command -v node >/dev/null && command -v npm >/dev/null && return 0
+  apt_install nodejs npm
+}
+
+ensure_provider_packages() {
+  ensure_node
+  local dir="$ROOT/dev/provider"
+  local stamp="$dir/node_modules/.installed-$(sha256sum "$dir/package-lock.json" | cut -c1-16)"
+  [ -f "$stamp" ] && return 0
+  say "installing the local identity provider (npm ci)"
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  touch "$stamp"
+}
+
+redis_answers() {
+  # PING over a plain TCP socket: works before redis-cli is installed.
+  "$PY" - "$1" <<'PY' 2>/dev/null
+import socket, sys
+from urllib.parse import urlsplit
+u = urlsplit(sys.argv[1])
+with socket.create_connection((u.hostname or "127.0.0.1", u.port or 6379), timeout=1) as s:
+    s.sendall(b"PING\r\n")
+    sys.exit(0 if s.recv(64).startswith(b"+PONG") else 1)
+PY
+}
+
+ensure_redis() {
+  local url="${1:-redis://127.0.0.1:6379/0}"
+  redis_answers "$url" && return 0
+  command -v redis-server >/dev/null || apt_install redis-server
+  say "starting redis-server on 127.0.0.1:6379"
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --logfile "$ROOT/.dev-run/redis.log" --dir "$ROOT/.dev-run"
+  for _ in $(seq 50); do redis_answers "$url" && return 0; sleep 0.1; done
+  echo "Redis did not start; see .dev-run/redis.log" >&2
+  return 1
+}
+
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] || apt_install chromium
+}
+
+mkdir -p "$ROOT/.dev-run"

@@ -1,0 +1,91 @@
+"""A person logs in and out in a real browser (Debian's Chromium, driven by Playwright), against
+the site under gunicorn, the local provider and Redis."""
+
+import json
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # the test run is root
+    "--disable-gpu",
+    # The machine has no network beyond loopback; these stop Chromium's background calls home.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def token_record(redis_client):
+    keys = list(redis_client.keys("*:tokens"))
+    assert len(keys) == 1, keys
+    return json.loads(redis_client.get(keys[0]))
+
+
+def test_log_in_reload_and_log_out(page, site, redis_client):
+    page.goto(site.url + "/")
+    expect(page.get_by_test_id("greeting")).to_have_text("Welcome")
+
+    page.get_by_test_id("login").click()
+    page.locator("input[name=login]").fill("alice")
+    page.locator("input[name=password]").fill("correct horse")
+    page.get_by_role("button", name="Sign-in").click()
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_test_id("greeting")).to_have_text("Hello, Alice")
+    assert page.url == site.url + "/"
+
+    page.reload()
+    expect(page.get_by_test_id("greeting")).to_have_text("Hello, Alice")
+
+    # The tokens are in Redis, beside the session...
+    tokens = token_record(redis_client)
+    secrets = [tokens["access_token"], tokens["id_token"], tokens["refresh_token"]]
+    assert all(secrets)
+    # ...and no cookie the browser holds, for any site, carries any of them.
+    cookies = page.context.cookies()
+    assert any(c["name"] == "sessionid" for c in cookies)
+    for cookie in cookies:
+        for secret in secrets:
+            assert secret not in cookie["value"]
+            assert secret[:40] not in cookie["value"]
+    session_cookie = next(c for c in cookies if c["name"] == "sessionid")
+    assert session_cookie["httpOnly"] is True
+    assert session_cookie["sameSite"] == "Lax"
+    # Nor does anything the page's scripts can read.
+    assert not any(s in page.evaluate("document.cookie") for s in secrets)
+    session_json = page.evaluate("fetch('/auth/session/').then(r => r.text())")
+    assert not any(s in session_json for s in secrets)
+    assert json.loads(session_json)["user"]["name"] == "Alice"
+
+    page.goto(site.url + "/account/")
+    expect(page.get_by_test_id("account-name")).to_have_text("Alice")
+
+    page.get_by_test_id("logout").click()
+    # The provider asks whether to end its session too.
+    page.get_by_role("button", name="Yes, sign me out").click()
+    expect(page.get_by_test_id("greeting")).to_have_text("Welcome")
+    assert page.url == site.url + "/"
+    assert redis_client.keys("*:tokens") == []
+    assert json.loads(page.evaluate("fetch('/auth/session/').then(r => r.text())")) == {
+        "authenticated": False
+    }
