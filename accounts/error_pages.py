@@ -48,6 +48,17 @@ def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
     return response
 
 
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: a readable 403 (page or JSON) instead of Django's bare one."""
+    message = "This form expired or came from another site. Reload the page and try again."
+    if wants_json(request):
+        return JsonResponse({"error": "csrf_failed", "message": message}, status=403)
+    body = render_to_string(
+        "error.html", {"title": "Request refused", "message": message, "status": 403}
+    )
+    return HttpResponse(body, status=403)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: map known failures to their own status; anything else stays a plain 500."""
     exc = sys.exc_info()[1]

@@ -208,7 +208,9 @@ def test_logout_requires_post_and_csrf(oidc_settings):
     confirm = client.get("/auth/logout/")
     assert confirm.status_code == 200
     assert "Log out?" in confirm.content.decode()
-    assert client.post("/auth/logout/").status_code == 403
+    refused = client.post("/auth/logout/")
+    assert refused.status_code == 403
+    assert "Reload the page and try again" in refused.content.decode()
     assert client.get("/auth/session/").json()["authenticated"] is True
 
 

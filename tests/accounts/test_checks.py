@@ -1,0 +1,87 @@
+"""Each system check ID fires on its misconfiguration and names the setting to fix."""
+
+import pytest
+from django.core.checks import run_checks
+from django.core.management import call_command
+
+from accounts import checks
+
+
+def ids(messages):
+    return {m.id for m in messages}
+
+
+def test_the_test_configuration_passes_every_check():
+    call_command("check", fail_level="ERROR")
+
+
+def test_e001_missing_secret_key(settings):
+    settings.SECRET_KEY = ""
+    messages = checks.check_secret_key(None)
+    assert ids(messages) == {"accounts.E001"}
+    assert "DJANGO_SECRET_KEY" in messages[0].msg
+
+
+@pytest.mark.parametrize(
+    ("setting", "check_id"),
+    [
+        ("OIDC_ISSUER", "accounts.E002"),
+        ("OIDC_CLIENT_ID", "accounts.E003"),
+        ("OIDC_CLIENT_SECRET", "accounts.E004"),
+    ],
+)
+def test_missing_oidc_values(settings, setting, check_id):
+    setattr(settings, setting, "")
+    messages = checks.check_oidc_client(None)
+    assert ids(messages) == {check_id}
+    assert setting in messages[0].msg
+
+
+def test_all_missing_values_are_reported_at_once(settings):
+    settings.OIDC_ISSUER = settings.OIDC_CLIENT_ID = settings.OIDC_CLIENT_SECRET = ""
+    settings.SITE_URL = ""
+    found = ids(run_checks())
+    assert {"accounts.E002", "accounts.E003", "accounts.E004", "accounts.E005"} <= found
+
+
+@pytest.mark.parametrize("value", ["", "127.0.0.1:8000", "ftp://site.test", "https://"])
+def test_e005_site_url_must_be_absolute_http(settings, value):
+    settings.SITE_URL = value
+    assert ids(checks.check_site_url(None)) == {"accounts.E005"}
+
+
+def test_e006_issuer_must_be_http_url(settings):
+    settings.OIDC_ISSUER = "issuer.test"
+    assert ids(checks.check_oidc_client(None)) == {"accounts.E006"}
+
+
+def test_e007_unknown_provider_preset(settings):
+    settings.OIDC_PROVIDER = "made-up"
+    messages = checks.check_oidc_client(None)
+    assert ids(messages) == {"accounts.E007"}
+    assert "generic" in messages[0].hint
+
+
+def test_e008_scopes_without_openid(settings):
+    settings.OIDC_SCOPES = "profile email"
+    assert ids(checks.check_oidc_client(None)) == {"accounts.E008"}
+
+
+def test_e009_other_session_engine(settings):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    assert ids(checks.check_session_engine(None)) == {"accounts.E009"}
+
+
+def test_e010_samesite_strict_breaks_the_callback(settings):
+    settings.SESSION_COOKIE_SAMESITE = "Strict"
+    messages = checks.check_session_engine(None)
+    assert ids(messages) == {"accounts.E010"}
+    assert "callback" in messages[0].hint
+
+
+def test_w001_plain_http_in_production(settings):
+    settings.DEBUG = False
+    settings.SITE_URL = "http://site.test"
+    assert ids(checks.check_site_url(None)) == {"accounts.W001"}
+    settings.SITE_URL = "https://site.test"
+    assert checks.check_site_url(None) == []
