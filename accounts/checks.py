@@ -141,3 +141,83 @@ def check_session_engine(
             )
         )
     return errors
+
+
+@register(Tags.security)
+def check_token_encryption_keys(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    keys = list(getattr(settings, "TOKEN_ENCRYPTION_KEYS", []))
+    if not keys:
+        if settings.DEBUG:
+            return [
+                Warning(
+                    "TOKEN_ENCRYPTION_KEYS is not set; tokens are encrypted with a key derived "
+                    "from DJANGO_SECRET_KEY.",
+                    hint="Fine for development. In production set TOKEN_ENCRYPTION_KEYS.",
+                    id="accounts.W002",
+                )
+            ]
+        return [
+            Error(
+                "TOKEN_ENCRYPTION_KEYS is not set.",
+                hint="Set it to one or more comma-separated Fernet keys (the first encrypts, "
+                "all decrypt); make one with `python -c 'from cryptography.fernet import "
+                "Fernet; print(Fernet.generate_key().decode())'`.",
+                id="accounts.E011",
+            )
+        ]
+    from cryptography.fernet import Fernet
+
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            return [
+                Error(
+                    f"TOKEN_ENCRYPTION_KEYS entry {position} is not a Fernet key.",
+                    hint="Each key is 32 url-safe base64-encoded bytes, as "
+                    "Fernet.generate_key() makes them.",
+                    id="accounts.E012",
+                )
+            ]
+    return []
+
+
+@register()
+def check_middleware_order(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    middleware = list(settings.MIDDLEWARE)
+    refresh = "accounts.middleware.TokenRefreshMiddleware"
+    needed_before = (
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    )
+    if refresh not in middleware:
+        return [
+            Error(
+                f"{refresh} is not in MIDDLEWARE.",
+                hint="Without it access tokens are not renewed before they expire.",
+                id="accounts.E013",
+            )
+        ]
+    position = middleware.index(refresh)
+    for name in needed_before:
+        if name not in middleware[:position]:
+            return [
+                Error(
+                    f"{refresh} must come after {name} in MIDDLEWARE.",
+                    hint="It needs the session and the user that those middleware attach.",
+                    id="accounts.E014",
+                )
+            ]
+    if "accounts.middleware.AccountsErrorMiddleware" not in middleware:
+        return [
+            Error(
+                "accounts.middleware.AccountsErrorMiddleware is not in MIDDLEWARE.",
+                hint="Without it login errors become 500s instead of pages with their status.",
+                id="accounts.E015",
+            )
+        ]
+    return []

@@ -95,6 +95,21 @@ class AccountsSettings:
         return float(getattr(settings, "OIDC_JWKS_MIN_REFETCH_INTERVAL", 30))
 
     @property
+    def OIDC_REFRESH_SKEW(self) -> int:
+        """Renew the access token this many seconds before it expires, so a token handed to an
+        upstream does not expire on the way."""
+        return int(getattr(settings, "OIDC_REFRESH_SKEW", 60))
+
+    @property
+    def OIDC_REFRESH_LOCK(self) -> bool:
+        """The single-flight lock around refreshes. Only tests turn it off, to show the race."""
+        return bool(getattr(settings, "OIDC_REFRESH_LOCK", True))
+
+    @property
+    def SESSION_CACHE_ALIAS(self) -> str:
+        return str(getattr(settings, "SESSION_CACHE_ALIAS", "default"))
+
+    @property
     def OIDC_PUBLIC_CLAIMS(self) -> tuple[str, ...]:
         return tuple(getattr(settings, "OIDC_PUBLIC_CLAIMS", DEFAULT_PUBLIC_CLAIMS))
 

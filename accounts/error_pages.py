@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import sys
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
 from django.views.defaults import server_error as django_server_error
 from redis.exceptions import RedisError
 
-from accounts.exceptions import AccountsError, SessionStoreUnavailable
+from accounts.exceptions import AccountsError, LoginRequired, SessionStoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -32,16 +32,20 @@ def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
         logger.error("%s: %s (%s)", request.path, error.code, error.message)
     else:
         logger.warning("%s: %s (%s)", request.path, error.code, error.message)
-    if wants_json(request):
-        response: HttpResponse = JsonResponse(
-            {"error": error.code, "message": error.message}, status=error.status
-        )
+    if isinstance(error, LoginRequired) and not wants_json(request):
+        # A page whose login ended goes to the login, and comes back here afterwards.
+        response: HttpResponse = HttpResponseRedirect(error.login_url)
+    elif wants_json(request):
+        body: dict[str, str] = {"error": error.code, "message": error.message}
+        if isinstance(error, LoginRequired):
+            body["login_url"] = error.login_url
+        response = JsonResponse(body, status=error.status)
     else:
-        body = render_to_string(
+        page = render_to_string(
             "error.html",
             {"title": error.title, "message": error.message, "status": error.status},
         )
-        response = HttpResponse(body, status=error.status)
+        response = HttpResponse(page, status=error.status)
     if error.status == 503:
         response["Retry-After"] = "5"
     response["Cache-Control"] = "no-store"

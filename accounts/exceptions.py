@@ -53,3 +53,48 @@ class SessionStoreUnavailable(AccountsError):
     status = 503
     code = "session_store_unavailable"
     title = "Sessions are unavailable"
+
+
+class LoginRequired(AccountsError):
+    """There is no usable login for this request. ``login_url`` sends the user back to it."""
+
+    status = 401
+    code = "login_required"
+    title = "Please log in"
+
+    def __init__(self, message: str = "", *, login_url: str = "/auth/login/") -> None:
+        super().__init__(message)
+        self.login_url = login_url
+
+
+class SessionEnded(LoginRequired):
+    """The session was ended here and now (refresh token rejected, record unreadable...).
+
+    ``reason`` is the same word the ``session_ended`` signal carries.
+    """
+
+    code = "session_expired"
+    title = "Your session has ended"
+
+    def __init__(self, message: str = "", *, reason: str, login_url: str = "/auth/login/") -> None:
+        super().__init__(message, login_url=login_url)
+        self.reason = reason
+
+
+class TokenUnavailable(AccountsError):
+    """A token is needed, the one held has expired, and the provider cannot renew it right now.
+
+    The session is kept: the next request tries again.
+    """
+
+    status = 503
+    code = "token_unavailable"
+    title = "Your login cannot be renewed right now"
+
+
+class TokenRecordUnreadable(AccountsError):
+    """The stored token record cannot be decrypted (key removed) or parsed (old format)."""
+
+    status = 401
+    code = "session_expired"
+    title = "Your session has ended"

@@ -4,8 +4,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from accounts.error_pages import error_response
-from accounts.exceptions import AccountsError
+from accounts.error_pages import error_response, wants_json
+from accounts.exceptions import AccountsError, TokenUnavailable
+from accounts.refresh import current_tokens
 
 
 class AccountsErrorMiddleware:
@@ -21,3 +22,28 @@ class AccountsErrorMiddleware:
         if isinstance(exception, AccountsError):
             return error_response(request, exception)
         return None
+
+
+class TokenRefreshMiddleware:
+    """Renews a logged-in user's access token before the view runs, when it is about to expire.
+
+    Goes after SessionMiddleware and AuthenticationMiddleware (check accounts.E012). A request
+    that needs no renewal costs nothing here: the token record came with the session's load.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            if request.user.is_authenticated:
+                current_tokens(request)
+        except TokenUnavailable as exc:
+            if wants_json(request):
+                return error_response(request, exc)
+            # A page can still render (it shows who you are from the session); it says
+            # that calls needing the token will fail until the provider answers again.
+            request.token_notice = exc.message  # type: ignore[attr-defined]
+        except AccountsError as exc:  # the session ended, or Redis is down
+            return error_response(request, exc)
+        return self.get_response(request)

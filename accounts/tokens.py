@@ -10,11 +10,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import jwt
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
+from accounts.exceptions import TokenRecordUnreadable
 from accounts.session_store import SessionStore
+from accounts.token_cipher import decrypt_record, encrypt_record
 
 RECORD_NAME = "tokens"
 
@@ -45,7 +48,10 @@ class TokenRecord:
             refresh_token=_optional_str(response.get("refresh_token")),
             token_type=str(response.get("token_type", "Bearer")),
             scope=str(response.get("scope", "")),
-            access_token_expires_at=_expires_at(response.get("expires_in"), now),
+            access_token_expires_at=(
+                _expires_at(response.get("expires_in"), now)
+                or _jwt_expiry(str(response["access_token"]))
+            ),
             id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
             # Non-standard but common (Keycloak, some Auth0 setups): the refresh token's lifetime.
             refresh_token_expires_at=_expires_at(response.get("refresh_expires_in"), now),
@@ -62,18 +68,33 @@ class TokenRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TokenRecord:
-        return cls(**data)
+        try:
+            return cls(**data)
+        except TypeError as exc:  # a record written by an incompatible version
+            raise TokenRecordUnreadable("The stored tokens have an unknown format.") from exc
+
+    def access_token_expired(self, *, now: float, leeway: float = 0) -> bool:
+        """True when the access token expires within ``leeway`` seconds; False if unknown."""
+        expires_at = self.access_token_expires_at
+        return expires_at is not None and expires_at - leeway <= now
 
 
 def store_tokens(session: SessionBase, record: TokenRecord) -> None:
-    _store(session).write_record(RECORD_NAME, record.to_json())
+    """Write the record, encrypted. Only login and the refresh lock's holder call this."""
+    _store(session).write_record(RECORD_NAME, encrypt_record(record.to_json()))
 
 
-def load_tokens(session: SessionBase) -> TokenRecord | None:
-    data = _store(session).read_record(RECORD_NAME)
-    if not isinstance(data, dict):
+def load_tokens(session: SessionBase, *, fresh: bool = False) -> TokenRecord | None:
+    """The session's token record, or None. ``fresh=True`` reads Redis again (under a lock).
+
+    Raises ``TokenRecordUnreadable`` when it exists but cannot be decrypted or parsed.
+    """
+    blob = _store(session).read_record(RECORD_NAME, fresh=fresh)
+    if blob is None:
         return None
-    return TokenRecord.from_json(data)
+    if not isinstance(blob, str):
+        raise TokenRecordUnreadable("The stored tokens have an unknown format.")
+    return TokenRecord.from_json(decrypt_record(blob))
 
 
 def _store(session: SessionBase) -> SessionStore:
@@ -82,6 +103,20 @@ def _store(session: SessionBase) -> SessionStore:
             "SESSION_ENGINE must be 'accounts.session_store': tokens are kept beside the session."
         )
     return session
+
+
+def _jwt_expiry(token: str) -> float | None:
+    """``exp`` of a JWT access token, read without verification.
+
+    Used only to schedule a refresh when the token response has no ``expires_in``; the token
+    is not trusted for anything here (the API it is for verifies it). An opaque token yields None:
+    the expiry is unknown and the token is renewed when an upstream rejects it.
+    """
+    try:
+        exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    except jwt.InvalidTokenError:
+        return None
+    return float(exp) if isinstance(exp, int | float) else None
 
 
 def _optional_str(value: Any) -> str | None:

@@ -48,6 +48,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.TokenRefreshMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.AccountsErrorMiddleware",
@@ -145,6 +146,9 @@ OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
 OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
 OIDC_SCOPES = env_str("OIDC_SCOPES", "openid profile email offline_access")
 OIDC_AUDIENCE = env_str("OIDC_AUDIENCE")
+
+# Fernet keys for the token record at rest; the first encrypts, all decrypt (rotation).
+TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
 
 # mozilla-django-oidc reads these names inside the views we subclass.
 OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID

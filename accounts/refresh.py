@@ -1,0 +1,282 @@
+"""Renewing the access token with the refresh token: once per expiry, whatever the concurrency.
+
+Many requests of one session can see the token expire at the same moment, in several threads,
+processes and hosts. With rotating refresh tokens only one of them may call the provider: a
+second call would present the refresh token the first just consumed, the provider would take it
+for theft and revoke the whole grant, and the user would be logged out. So:
+
+1. threads of one process queue on a per-session lock (no Redis traffic for them);
+2. processes and hosts queue on a per-session Redis lock whose TTL outlives the provider call
+   (connect + read timeout + margin): a lock that expires while the provider is still answering
+   lets a second caller in with the consumed token, which is the mistake oauth2-proxy made;
+3. whoever gets the lock re-reads the token record from Redis, and uses it if another request
+   renewed it meanwhile, without calling the provider.
+
+The record is written only here, under the lock, and never inside the session dict (see
+``accounts.session_store``), so no request can put an old refresh token back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, NoReturn
+
+from django.contrib import auth
+from django.http import HttpRequest
+from django_redis import get_redis_connection
+from redis.exceptions import LockError, RedisError
+
+from accounts.backends import client_credentials
+from accounts.conf import accounts_settings
+from accounts.discovery import provider_metadata
+from accounts.exceptions import (
+    InvalidIDToken,
+    ProviderUnavailable,
+    SessionEnded,
+    SessionStoreUnavailable,
+    TokenRecordUnreadable,
+    TokenUnavailable,
+)
+from accounts.id_token import validate_id_token
+from accounts.login_urls import login_url_for
+from accounts.provider_http import json_object, provider_post_form
+from accounts.signals import session_ended, tokens_refreshed
+from accounts.tokens import TokenRecord, load_tokens, store_tokens
+
+logger = logging.getLogger(__name__)
+
+# Extra seconds the Redis lock outlives the provider call: time to write the new record.
+_LOCK_MARGIN = 5.0
+
+
+def current_tokens(request: HttpRequest) -> TokenRecord | None:
+    """The session's tokens, renewed first if the access token expires within the skew.
+
+    Returns the old record when renewal fails for a passing reason but its access token is
+    still valid. Raises ``SessionEnded`` when the session had to end, ``TokenUnavailable``
+    when the token has expired and cannot be renewed now.
+    """
+    record = _load(request)
+    if record is None:
+        return None
+    now = time.time()
+    if not record.access_token_expired(now=now, leeway=accounts_settings.OIDC_REFRESH_SKEW):
+        return record
+    if not record.refresh_token:
+        return record  # nothing to renew with; get_access_token refuses it once expired
+    try:
+        return _renew(request, record, force=False)
+    except TokenUnavailable:
+        if not record.access_token_expired(now=time.time()):
+            logger.warning("refresh failed; the current access token is still valid, using it")
+            return record
+        raise
+
+
+def force_refresh(request: HttpRequest) -> TokenRecord | None:
+    """Renew now (an upstream rejected the token), unless another request just did."""
+    record = _load(request)
+    if record is None or not record.refresh_token:
+        return record
+    return _renew(request, record, force=True)
+
+
+def end_session(request: HttpRequest, reason: str, message: str) -> NoReturn:
+    """Log the user out here (the provider is told by the logout work), then raise."""
+    user = request.user
+    auth.logout(request)
+    logger.info("session ended: user %s, reason %s", getattr(user, "pk", None), reason)
+    session_ended.send(sender=end_session, request=request, user=user, reason=reason)
+    raise SessionEnded(message, reason=reason, login_url=login_url_for(request))
+
+
+def _load(request: HttpRequest, *, fresh: bool = False) -> TokenRecord | None:
+    try:
+        return load_tokens(request.session, fresh=fresh)
+    except TokenRecordUnreadable:
+        end_session(
+            request, "token_record_unreadable", "Your session could not be read; please log in."
+        )
+
+
+def _renew(request: HttpRequest, stale: TokenRecord, *, force: bool) -> TokenRecord:
+    if not accounts_settings.OIDC_REFRESH_LOCK:
+        # Only tests switch the lock off, to show what it prevents.
+        return _call_provider_and_store(request, stale)
+    session_key = request.session.session_key or ""
+    with _process_lock(session_key), _redis_lock(session_key):
+        fresh = _load(request, fresh=True)
+        if fresh is None:
+            # Logged out (another tab, an admin) while this request waited.
+            raise SessionEnded(
+                "Your session has ended.", reason="logged_out", login_url=login_url_for(request)
+            )
+        if fresh.access_token != stale.access_token:
+            renewed_meanwhile = force or not fresh.access_token_expired(
+                now=time.time(), leeway=accounts_settings.OIDC_REFRESH_SKEW
+            )
+            if renewed_meanwhile:
+                return fresh
+        return _call_provider_and_store(request, fresh)
+
+
+_process_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
+_process_locks_guard = threading.Lock()
+
+
+@contextmanager
+def _process_lock(session_key: str) -> Iterator[None]:
+    with _process_locks_guard:
+        lock = _process_locks.get(session_key)
+        if lock is None:
+            lock = threading.Lock()
+            _process_locks[session_key] = lock
+    if not lock.acquire(timeout=_lock_wait()):
+        raise TokenUnavailable("Your login is being renewed; please try again in a moment.")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def _redis_lock(session_key: str) -> Iterator[None]:
+    connection = get_redis_connection(accounts_settings.SESSION_CACHE_ALIAS)
+    lock = connection.lock(
+        f"bff:refresh-lock:{session_key}",
+        timeout=_lock_wait(),
+        blocking_timeout=_lock_wait(),
+        sleep=0.02,
+    )
+    try:
+        acquired = lock.acquire()
+    except RedisError as exc:
+        raise SessionStoreUnavailable("The session store is not answering.") from exc
+    if not acquired:
+        raise TokenUnavailable("Your login is being renewed; please try again in a moment.")
+    try:
+        yield
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            # The TTL ran out first: the provider call took longer than its own timeout allows.
+            logger.warning("refresh lock expired before release")
+        except RedisError:
+            logger.warning("refresh lock could not be released; it expires by itself")
+
+
+def _lock_wait() -> float:
+    connect, read = accounts_settings.OIDC_HTTP_TIMEOUT
+    return connect + read + _LOCK_MARGIN
+
+
+def _call_provider_and_store(request: HttpRequest, record: TokenRecord) -> TokenRecord:
+    try:
+        renewed = _exchange_refresh_token(record)
+    except ProviderUnavailable as exc:
+        raise TokenUnavailable(
+            "The identity provider cannot be reached to renew your login; try again shortly."
+        ) from exc
+    except _RefreshRejected as exc:
+        end_session(request, exc.reason, exc.message)
+    store_tokens(request.session, renewed)
+    logger.info("tokens refreshed: user %s", request.user.pk)
+    tokens_refreshed.send(sender=current_tokens, request=request, record=renewed)
+    return renewed
+
+
+class _RefreshRejected(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason, self.message = reason, message
+
+
+def _exchange_refresh_token(record: TokenRecord) -> TokenRecord:
+    """One refresh grant (RFC 6749 section 6), its answer checked as OIDC Core 12.2 asks."""
+    metadata = provider_metadata()
+    assert record.refresh_token
+    response = provider_post_form(
+        metadata.token_endpoint,
+        {"grant_type": "refresh_token", "refresh_token": record.refresh_token},
+        auth=client_credentials(),
+    )
+    if response.status_code >= 500:
+        raise ProviderUnavailable(f"The identity provider answered {response.status_code}.")
+    body = json_object(response, metadata.token_endpoint)
+    if response.status_code != 200 or "error" in body:
+        _raise_for_error(str(body.get("error", response.status_code)))
+    if not isinstance(body.get("access_token"), str) or not body["access_token"]:
+        raise ProviderUnavailable("The identity provider's refresh answer lacks access_token.")
+    if str(body.get("token_type", "bearer")).lower() != "bearer":
+        raise ProviderUnavailable("The identity provider issued a token type we cannot use.")
+    claims = record.claims
+    id_token = record.id_token
+    if isinstance(body.get("id_token"), str):
+        id_token = body["id_token"]
+        claims = _check_refreshed_id_token(
+            id_token, record.claims, metadata.issuer, metadata.jwks_uri
+        )
+    merged: dict[str, Any] = {
+        **body,
+        "id_token": id_token,
+        # RFC 6749 section 6: no refresh_token in the answer means keep using the old one.
+        "refresh_token": body.get("refresh_token") or record.refresh_token,
+        "scope": body.get("scope", record.scope),
+    }
+    renewed = TokenRecord.from_token_response(merged, claims)
+    if "refresh_expires_in" not in body and record.refresh_token_expires_at is not None:
+        # The provider did not restate the refresh token's lifetime; the old deadline stands.
+        renewed = dataclasses.replace(
+            renewed, refresh_token_expires_at=record.refresh_token_expires_at
+        )
+    return renewed
+
+
+def _raise_for_error(error: str) -> NoReturn:
+    if error == "invalid_grant":
+        # Expired, revoked, or already used (rotation's reuse detection revoked the grant).
+        # Retrying cannot help: the session is over.
+        raise _RefreshRejected(
+            "refresh_token_rejected", "Your login has expired or was revoked; please log in again."
+        )
+    if error in {"invalid_client", "unauthorized_client"}:
+        # Our credentials or the client's grants are wrong: every user would fail the same way.
+        # Ending sessions one by one would hide an outage behind a wave of logouts.
+        logger.error(
+            "CONFIGURATION: the provider refused this client's refresh (%s); check "
+            "OIDC_CLIENT_ID / OIDC_CLIENT_SECRET and the refresh_token grant at the provider",
+            error,
+        )
+    else:
+        logger.error("the provider refused a refresh with %s", error)
+    raise ProviderUnavailable(f"The identity provider refused to renew the login ({error}).")
+
+
+def _check_refreshed_id_token(
+    token: str, original: dict[str, Any], issuer: str, jwks_uri: str
+) -> dict[str, Any]:
+    try:
+        claims = validate_id_token(token, issuer=issuer, jwks_uri=jwks_uri, nonce=None)
+    except InvalidIDToken as exc:
+        raise _RefreshRejected(
+            "id_token_mismatch", f"Your login could not be renewed: {exc.message}"
+        ) from exc
+    for name in ("iss", "sub", "aud"):
+        if _as_set(claims.get(name)) != _as_set(original.get(name)):
+            logger.warning("refreshed ID token changed %s; ending the session", name)
+            raise _RefreshRejected(
+                "id_token_mismatch", "The identity provider answered for someone else."
+            )
+    return claims
+
+
+def _as_set(value: Any) -> frozenset[Any]:
+    # "aud" may be a string or a one-element array and mean the same thing.
+    return frozenset(value) if isinstance(value, list) else frozenset([value])
