@@ -19,3 +19,6 @@ from config.settings import *  # noqa: F403
 
 # No waiting in tests for a refetch of the provider's keys.
 OIDC_JWKS_MIN_REFETCH_INTERVAL = 0
+
+# A fixed key, so the tests can decrypt what the site stored and check it.
+TOKEN_ENCRYPTION_KEYS = ["n2s3pKxS9QwFBoQ3rR5Hc1k0H0rHkGkUqM3Gk7Vh4dA="]

@@ -6,6 +6,7 @@ Each process logs to a file under ``test-artifacts/`` so a failure can be read a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -138,9 +139,11 @@ class Site:
         db = ARTIFACTS / f"site-{port}.sqlite3"
         db.unlink(missing_ok=True)
         self.workers = workers
+        self.access_log = ARTIFACTS / f"site-{port}-access.log"
+        self.access_log.unlink(missing_ok=True)
         self.env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DJANGO_SETTINGS_MODULE": env.pop("DJANGO_SETTINGS_MODULE", "config.settings"),
             "DJANGO_SECRET_KEY": "test-only-secret-key-0123456789abcdefghijklmnop",
             "DJANGO_DEBUG": "0",
             "SITE_URL": self.url,
@@ -149,6 +152,7 @@ class Site:
             "OIDC_ISSUER": provider.issuer,
             "OIDC_CLIENT_ID": provider.client_id,
             "OIDC_CLIENT_SECRET": provider.client_secret,
+            "TOKEN_ENCRYPTION_KEYS": TOKEN_KEY,
             **env,
         }
         self.process: Process | None = None
@@ -268,3 +272,107 @@ def json_or_text(response: requests.Response):
         return response.json()
     except json.JSONDecodeError:
         return response.text
+
+
+TOKEN_KEY = "n2s3pKxS9QwFBoQ3rR5Hc1k0H0rHkGkUqM3Gk7Vh4dA="
+
+
+def stored_token_records(redis_client) -> dict[str, dict]:
+    """Every token record in the test Redis database, decrypted with the tests' key."""
+    from cryptography.fernet import Fernet
+
+    records = {}
+    for key in redis_client.keys("*:tokens"):
+        blob = json.loads(redis_client.get(key))
+        records[key.decode()] = json.loads(Fernet(TOKEN_KEY).decrypt(blob.encode()))
+    return records
+
+
+class Switch:
+    """A TCP forwarder in front of a server, which a test can turn off.
+
+    While off, connections are refused and open ones are cut, as when a provider is down or
+    unreachable; turned on again, it forwards on the same port, so the server keeps its state.
+    """
+
+    def __init__(self, target_port: int) -> None:
+        import threading
+
+        self.port = free_port()
+        self.target_port = target_port
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def on(self) -> None:
+        import threading
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(128)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def off(self) -> None:
+        if self._listener:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for s in list(self._open):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update((client, upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+
+def provider_behind_switch(**provider_kwargs) -> tuple[Provider, Switch]:
+    """A provider whose issuer is a Switch's port, so every client reaches it only through it."""
+    provider = Provider(**provider_kwargs)
+    switch = Switch(provider.port)
+    provider.issuer = f"http://127.0.0.1:{switch.port}"
+    provider._env["PROVIDER_ISSUER"] = provider.issuer
+    switch.on()
+    provider.start()
+    return provider, switch
+
+
+def log_in_with_requests(site_url: str, username: str = "alice") -> requests.Session:
+    """A browser-like requests.Session logged in to a running site through the real provider."""
+    http = requests.Session()
+    start = http.get(f"{site_url}/auth/login/", allow_redirects=False, timeout=10)
+    callback = sign_in_at_provider(
+        http, start.headers["Location"], username, stop_at=f"{site_url}/auth/callback/"
+    )
+    done = http.get(callback, allow_redirects=False, timeout=10)
+    assert done.status_code == 302, done.text[:500]
+    return http

@@ -85,3 +85,47 @@ def test_w001_plain_http_in_production(settings):
     assert ids(checks.check_site_url(None)) == {"accounts.W001"}
     settings.SITE_URL = "https://site.test"
     assert checks.check_site_url(None) == []
+
+
+def test_e011_production_needs_encryption_keys(settings):
+    settings.DEBUG = False
+    settings.TOKEN_ENCRYPTION_KEYS = []
+    messages = checks.check_token_encryption_keys(None)
+    assert ids(messages) == {"accounts.E011"}
+    assert "TOKEN_ENCRYPTION_KEYS" in messages[0].msg
+
+
+def test_w002_development_derives_a_key(settings):
+    settings.DEBUG = True
+    settings.TOKEN_ENCRYPTION_KEYS = []
+    assert ids(checks.check_token_encryption_keys(None)) == {"accounts.W002"}
+
+
+def test_e012_malformed_encryption_key(settings):
+    settings.TOKEN_ENCRYPTION_KEYS = [settings.TOKEN_ENCRYPTION_KEYS[0], "not-a-key"]
+    messages = checks.check_token_encryption_keys(None)
+    assert ids(messages) == {"accounts.E012"}
+    assert "entry 2" in messages[0].msg
+
+
+def test_e013_refresh_middleware_missing(settings):
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if m != "accounts.middleware.TokenRefreshMiddleware"
+    ]
+    assert ids(checks.check_middleware_order(None)) == {"accounts.E013"}
+
+
+def test_e014_refresh_middleware_before_authentication(settings):
+    order = [m for m in settings.MIDDLEWARE if m != "accounts.middleware.TokenRefreshMiddleware"]
+    order.insert(1, "accounts.middleware.TokenRefreshMiddleware")
+    settings.MIDDLEWARE = order
+    messages = checks.check_middleware_order(None)
+    assert ids(messages) == {"accounts.E014"}
+    assert "must come after" in messages[0].msg
+
+
+def test_e015_error_middleware_missing(settings):
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if m != "accounts.middleware.AccountsErrorMiddleware"
+    ]
+    assert ids(checks.check_middleware_order(None)) == {"accounts.E015"}

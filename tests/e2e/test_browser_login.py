@@ -6,6 +6,8 @@ import json
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
+from tests.stack import stored_token_records
+
 pytestmark = pytest.mark.e2e
 
 CHROMIUM_ARGS = [
@@ -36,9 +38,9 @@ def page(browser):
 
 
 def token_record(redis_client):
-    keys = list(redis_client.keys("*:tokens"))
-    assert len(keys) == 1, keys
-    return json.loads(redis_client.get(keys[0]))
+    records = stored_token_records(redis_client)
+    assert len(records) == 1, records.keys()
+    return next(iter(records.values()))
 
 
 def test_log_in_reload_and_log_out(page, site, redis_client):
@@ -57,10 +59,12 @@ def test_log_in_reload_and_log_out(page, site, redis_client):
     page.reload()
     expect(page.get_by_test_id("greeting")).to_have_text("Hello, Alice")
 
-    # The tokens are in Redis, beside the session...
+    # The tokens are in Redis, beside the session, encrypted...
     tokens = token_record(redis_client)
     secrets = [tokens["access_token"], tokens["id_token"], tokens["refresh_token"]]
     assert all(secrets)
+    dump = b"".join(redis_client.get(k) or b"" for k in redis_client.keys("*"))
+    assert not any(s.encode() in dump for s in secrets)
     # ...and no cookie the browser holds, for any site, carries any of them.
     cookies = page.context.cookies()
     assert any(c["name"] == "sessionid" for c in cookies)
