@@ -6,10 +6,12 @@ Defaults are the production ones (DEBUG off, secure cookies when SITE_URL is htt
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import database_from_url, env_bool, env_list, env_str
 
@@ -186,3 +188,13 @@ LOGGING = {
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# --- Proxy ---------------------------------------------------------------------------------
+# The allow-list of upstreams that /api/proxy/<name>/<path> forwards to, as JSON; see
+# docs/proxy.md. Example: {"notes": {"url": "http://127.0.0.1:8002", "auth": "required"}}.
+try:
+    PROXY_UPSTREAMS = json.loads(env_str("PROXY_UPSTREAMS") or "{}")
+except json.JSONDecodeError as exc:
+    raise ImproperlyConfigured(f"PROXY_UPSTREAMS is not valid JSON: {exc}") from exc
+# The header every proxied call must carry (the anti-forgery defence).
+PROXY_CSRF_HEADER = env_str("PROXY_CSRF_HEADER", "X-CSRF")

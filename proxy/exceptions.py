@@ -1,0 +1,72 @@
+"""The proxy's errors. Each knows its status and JSON code; ``proxy.responses`` turns any of them
+(and the accounts errors a token request raises) into a response, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class ProxyError(Exception):
+    status = 500
+    code = "proxy_error"
+    title = "The request could not be forwarded"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.title)
+        self.message = message or self.title
+
+
+class UnknownUpstream(ProxyError):
+    status = 404
+    code = "unknown_upstream"
+    title = "There is no such upstream"
+
+
+class UnsafePath(ProxyError):
+    """The path could leave the upstream's base path or be read differently upstream."""
+
+    status = 400
+    code = "unsafe_path"
+    title = "The path is not allowed"
+
+
+class CsrfHeaderMissing(ProxyError):
+    status = 403
+    code = "csrf_header_missing"
+    title = "The request lacks the anti-forgery header"
+
+
+class MethodNotAllowed(ProxyError):
+    status = 405
+    code = "method_not_allowed"
+    title = "This method is not allowed for this upstream"
+
+    def __init__(self, message: str = "", *, allowed: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.allowed = tuple(sorted(allowed))
+
+
+class BodyTooLarge(ProxyError):
+    status = 413
+    code = "body_too_large"
+    title = "The request body is too large for this upstream"
+
+
+class IncompleteBody(ProxyError):
+    """The browser sent fewer bytes than it announced (it went away, usually)."""
+
+    status = 400
+    code = "incomplete_body"
+    title = "The request body ended early"
+
+
+class UpstreamUnavailable(ProxyError):
+    status = 502
+    code = "upstream_unavailable"
+    title = "The upstream could not be reached"
+
+
+class UpstreamTimeout(ProxyError):
+    status = 504
+    code = "upstream_timeout"
+    title = "The upstream did not answer in time"

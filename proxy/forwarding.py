@@ -1,0 +1,173 @@
+"""Sending a request upstream and streaming the answer back, over one pool per process.
+
+One ``urllib3.PoolManager`` is shared by every thread of a worker: connections to an upstream
+are kept alive and reused (a new TCP connection per call costs more than the rest of the proxy).
+``requests`` is not used on this path: its per-call overhead is about a quarter of the proxy's
+own time. Redirects are never followed and urllib3's own retries are off; the one retry
+described in ``send`` is the only one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+
+from proxy.conf import proxy_settings
+from proxy.exceptions import UpstreamTimeout, UpstreamUnavailable
+from proxy.upstreams import Upstream
+
+logger = logging.getLogger(__name__)
+
+# RFC 9110 §9.2.2: repeating these has the same effect as sending them once.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+_pool: urllib3.PoolManager | None = None
+_pool_lock = threading.Lock()
+
+
+def upstream_pool() -> urllib3.PoolManager:
+    """The process's pool, made on first use: after gunicorn forks, so no worker shares a
+    socket with another."""
+    global _pool
+    if _pool is None:
+        with _pool_lock:
+            if _pool is None:
+                _pool = urllib3.PoolManager(
+                    num_pools=32, maxsize=proxy_settings.PROXY_POOL_MAXSIZE, block=False
+                )
+    return _pool
+
+
+def forget_pool() -> None:
+    """Close every kept-alive connection (tests, and settings changes)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.clear()
+        _pool = None
+
+
+def send(
+    upstream: Upstream,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes | Iterator[bytes] | None,
+    *,
+    chunked: bool,
+) -> urllib3.BaseHTTPResponse:
+    """Send one request; the response's body is left unread, to be streamed.
+
+    A kept-alive connection that the upstream closed while it sat in the pool fails only when it
+    is used. When the request can be sent again unchanged (an idempotent method with no body or a
+    buffered one) that failure is retried once, on a new connection.
+    """
+    replayable = not isinstance(body, Iterator) and method in IDEMPOTENT_METHODS
+    for attempt in (1, 2):
+        try:
+            return upstream_pool().urlopen(
+                method,
+                url,
+                body=body,
+                headers=headers,
+                chunked=chunked,
+                redirect=False,
+                retries=False,
+                timeout=upstream.timeout,
+                preload_content=False,
+                decode_content=False,
+                # The pool's own default (an absolute URL may go through an HTTP proxy) is
+                # never wanted here.
+                assert_same_host=False,
+            )
+        except ReadTimeoutError as exc:
+            raise UpstreamTimeout(f"{upstream.name} did not answer in time.") from exc
+        except NewConnectionError as exc:
+            raise UpstreamUnavailable(f"{upstream.name} could not be reached.") from exc
+        except ConnectTimeoutError as exc:
+            raise UpstreamTimeout(f"{upstream.name} did not accept a connection in time.") from exc
+        except ProtocolError as exc:
+            if attempt == 1 and replayable:
+                logger.info("%s dropped a kept-alive connection; sending again", upstream.name)
+                continue
+            raise UpstreamUnavailable(f"{upstream.name} closed the connection.") from exc
+        except (HTTPError, OSError) as exc:
+            raise UpstreamUnavailable(f"{upstream.name} could not be reached.") from exc
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def discard(response: urllib3.BaseHTTPResponse, *, keep_up_to: int) -> None:
+    """Give ``response``'s connection back: drained when little is left, closed otherwise."""
+    remaining: Any = getattr(response, "length_remaining", None)
+    if isinstance(remaining, int) and remaining <= keep_up_to:
+        response.drain_conn()
+    else:
+        response.close()
+    response.release_conn()
+
+
+def read_whole(response: urllib3.BaseHTTPResponse, *, upstream: str) -> bytes:
+    """Read a small body completely and give the connection back to the pool."""
+    try:
+        data = response.read(decode_content=False)
+    except ReadTimeoutError as exc:
+        response.close()
+        raise UpstreamTimeout(f"{upstream} did not finish its answer in time.") from exc
+    except (HTTPError, OSError) as exc:
+        response.close()
+        raise UpstreamUnavailable(f"{upstream} broke off its answer.") from exc
+    finally:
+        response.release_conn()
+    return data
+
+
+class UpstreamBody:
+    """The upstream's response body as an iterator of byte strings, for ``StreamingHttpResponse``.
+
+    ``read1`` returns whatever has arrived, up to a chunk: a server-sent event reaches the
+    browser when the upstream sends it, not when a buffer fills. The WSGI server calls ``close``
+    when the response ends or the browser goes away; an unfinished body's connection is closed
+    rather than returned to the pool half-read.
+    """
+
+    def __init__(self, response: urllib3.BaseHTTPResponse, *, upstream: str, chunk_size: int):
+        self._response = response
+        self._upstream = upstream
+        self._chunk_size = chunk_size
+        self._finished = False
+
+    def __iter__(self) -> UpstreamBody:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._finished:
+            raise StopIteration
+        try:
+            data = self._response.read1(self._chunk_size, decode_content=False)
+        except (HTTPError, OSError) as exc:
+            self.close()
+            # Raising (rather than ending quietly) makes the server cut the connection, so the
+            # browser sees a truncated body instead of a complete-looking one.
+            raise UpstreamUnavailable(f"{self._upstream} broke off its answer.") from exc
+        if not data:
+            self._finished = True
+            self._response.release_conn()
+            raise StopIteration
+        return data
+
+    def close(self) -> None:
+        if not self._finished:
+            self._finished = True
+            self._response.close()
+        self._response.release_conn()

@@ -1,0 +1,145 @@
+"""Which headers cross the proxy, in each direction. The tables here are the whole policy.
+
+Requests: the browser's credentials for *this* site (``Cookie``, and an ``Authorization`` it
+might add) never reach an upstream, nor does the anti-forgery header, nor anything that
+describes the hop to us (hop-by-hop headers, those named in ``Connection``, ``Host``,
+``Proxy-*``). The proxy adds the user's bearer token and the ``X-Forwarded-*`` trio.
+
+Responses: hop-by-hop headers are dropped, so is ``Set-Cookie`` unless allowed, and the result is
+never cacheable by a shared cache: it was made for one user with that user's token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# RFC 9110 §7.6.1, plus Proxy-Connection and Keep-Alive that old clients still send.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+
+# Never forwarded upstream, whatever the browser sends. Content-Length is set again from the
+# body actually forwarded; Expect is answered by the WSGI server itself; the X-Forwarded trio
+# and Forwarded are rebuilt by the proxy, so a browser cannot claim another origin.
+REQUEST_NEVER_FORWARDED = HOP_BY_HOP | {
+    "cookie",
+    "authorization",
+    "host",
+    "content-length",
+    "expect",
+    "forwarded",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+}
+
+RESPONSE_NEVER_FORWARDED = HOP_BY_HOP | {"set-cookie"}
+
+# Directives that would let a shared cache (a CDN, a corporate proxy) keep a user's answer.
+_SHARED_CACHE_DIRECTIVES = frozenset({"public", "s-maxage", "proxy-revalidate", "private"})
+
+
+def connection_tokens(value: str | None) -> frozenset[str]:
+    """Header names listed in ``Connection``: hop-by-hop for this hop only (RFC 9110 §7.6.1)."""
+    if not value:
+        return frozenset()
+    return frozenset(token.strip().lower() for token in value.split(",") if token.strip())
+
+
+def upstream_request_headers(
+    environ: Mapping[str, Any],
+    *,
+    csrf_header: str,
+    bearer_token: str | None,
+    forwarded_host: str,
+    forwarded_proto: str,
+) -> dict[str, str]:
+    """The headers to send upstream for the WSGI request ``environ``, framing excluded."""
+    dropped = REQUEST_NEVER_FORWARDED | connection_tokens(environ.get("HTTP_CONNECTION"))
+    csrf = csrf_header.lower()
+    headers: dict[str, str] = {}
+    forwarded_for = ""
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key == "CONTENT_TYPE":
+            name = "content-type"
+            if not value:
+                continue
+        else:
+            continue
+        if name in dropped or name == csrf or name.startswith("proxy-"):
+            continue
+        if name == "x-forwarded-for":
+            forwarded_for = value
+            continue
+        headers[_display_name(name)] = value
+    client = str(environ.get("REMOTE_ADDR", ""))
+    if client:
+        forwarded_for = f"{forwarded_for}, {client}" if forwarded_for else client
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    headers["X-Forwarded-Proto"] = forwarded_proto
+    headers["X-Forwarded-Host"] = forwarded_host
+    if bearer_token is not None:
+        headers["Authorization"] = f"Bearer {bearer_token}"
+    return headers
+
+
+def browser_response_headers(
+    items: Iterable[tuple[str, str]], *, forward_set_cookie: bool
+) -> tuple[dict[str, str], list[str]]:
+    """Split an upstream's headers into those for the browser and its ``Set-Cookie`` values.
+
+    Repeated headers are joined with ", " (RFC 9110 §5.3), except ``Set-Cookie``, which cannot
+    be; those come back apart, and empty unless ``forward_set_cookie``.
+    """
+    pairs = list(items)
+    dropped = RESPONSE_NEVER_FORWARDED | connection_tokens(
+        ", ".join(v for k, v in pairs if k.lower() == "connection")
+    )
+    headers: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in pairs:
+        lower = name.lower()
+        if lower == "set-cookie":
+            if forward_set_cookie:
+                cookies.append(value)
+            continue
+        if lower in dropped:
+            continue
+        display = _display_name(lower)
+        headers[display] = f"{headers[display]}, {value}" if display in headers else value
+    headers["Cache-Control"] = private_cache_control(headers.get("Cache-Control"))
+    return headers, cookies
+
+
+def private_cache_control(upstream_value: str | None) -> str:
+    """The upstream's ``Cache-Control`` made safe for a per-user answer.
+
+    Shared-cache directives go, ``private`` is always there; whatever else the upstream said
+    (``no-store``, ``max-age``, ``no-cache``) is kept, since the browser's own cache may honour it.
+    """
+    kept = ["private"]
+    for directive in (upstream_value or "").split(","):
+        directive = directive.strip()
+        name = directive.split("=", 1)[0].strip().lower()
+        if directive and name not in _SHARED_CACHE_DIRECTIVES:
+            kept.append(directive)
+    return ", ".join(kept)
+
+
+def _display_name(lower: str) -> str:
+    # Header names are case-insensitive; the conventional spelling only helps people reading
+    # an upstream's logs.
+    return "-".join(part.capitalize() for part in lower.split("-"))

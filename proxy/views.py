@@ -1,0 +1,154 @@
+"""``/api/proxy/<upstream>/<path>``: forward a page's API call with the user's access token.
+
+The order of the steps is the security argument: the upstream is looked up in the allow-list,
+the method and the anti-forgery header are checked, the path is checked, and only then is a token
+fetched (which may call the provider) and the upstream touched.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import urllib3
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.api import get_access_token
+from accounts.exceptions import AccountsError
+from proxy.bodies import RequestBody, read_request_body
+from proxy.conf import proxy_settings
+from proxy.exceptions import CsrfHeaderMissing, MethodNotAllowed, ProxyError
+from proxy.forwarding import UpstreamBody, discard, read_whole, send
+from proxy.headers import browser_response_headers, upstream_request_headers
+from proxy.paths import check_path, check_query, raw_request_path, split_forwarded_path
+from proxy.responses import error_response
+from proxy.upstreams import Upstream, get_upstream
+
+logger = logging.getLogger(__name__)
+
+# Statuses whose responses never have a body (RFC 9110 §6.4.1).
+_NO_BODY_STATUSES = frozenset({204, 304})
+
+
+# Exempt from Django's CSRF token check only because ``_require_csrf_header`` replaces it: every
+# proxied call must carry a custom header, which a cross-site form, link or image cannot add and
+# a cross-site script can only add after a CORS preflight this site never grants. Django's token
+# check would also force every script to read and send the csrftoken cookie for nothing more.
+@csrf_exempt
+def proxy(request: HttpRequest, upstream: str, path: str = "") -> HttpResponseBase:
+    try:
+        return _forward(request, get_upstream(upstream), path)
+    except (ProxyError, AccountsError) as error:
+        return error_response(request, error)
+
+
+def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> HttpResponseBase:
+    method = request.method or "GET"
+    if method not in upstream.methods:
+        raise MethodNotAllowed(
+            f"{upstream.name} does not accept {method}.", allowed=upstream.methods
+        )
+    _require_csrf_header(request)
+    environ = request.META
+    full_path = request.path
+    prefix = full_path[: len(full_path) - len(decoded_path)] if decoded_path else full_path
+    raw_path = check_path(split_forwarded_path(raw_request_path(environ, full_path), prefix))
+    url = upstream.url_for(raw_path, check_query(environ.get("QUERY_STRING", "")))
+
+    body = read_request_body(
+        environ,
+        limit=upstream.max_body_bytes,
+        replay_limit=proxy_settings.PROXY_REPLAY_BODY_LIMIT,
+        chunk_size=proxy_settings.PROXY_CHUNK_SIZE,
+    )
+    token = _bearer_token(request, upstream, force=False)
+    headers = upstream_request_headers(
+        environ,
+        csrf_header=proxy_settings.PROXY_CSRF_HEADER,
+        bearer_token=token,
+        forwarded_host=request.get_host(),
+        forwarded_proto=request.scheme or "http",
+    )
+    response = _send(upstream, method, url, headers, body)
+    if response.status == 401 and token is not None and body.replayable:
+        # The token may have been revoked or rotated early: renew it once and try once more.
+        # Whatever the second answer is goes back to the browser, so this never loops.
+        logger.info("%s answered 401; renewing the access token once", upstream.name)
+        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
+        token = _bearer_token(request, upstream, force=True)
+        headers["Authorization"] = f"Bearer {token}"
+        response = _send(upstream, method, url, headers, body)
+    return _browser_response(request, response, upstream)
+
+
+def _require_csrf_header(request: HttpRequest) -> None:
+    name = proxy_settings.PROXY_CSRF_HEADER
+    if not request.headers.get(name):
+        raise CsrfHeaderMissing(
+            f"Send the header '{name}: 1' with every call through the proxy (fetch(url, "
+            f"{{headers: {{'{name}': '1'}}}}))."
+        )
+
+
+def _bearer_token(request: HttpRequest, upstream: Upstream, *, force: bool) -> str | None:
+    if upstream.auth == "none":
+        return None
+    # An optional upstream is called anonymously when nobody is logged in; a logged-in user
+    # whose token cannot be had gets the same error as on a required upstream, rather than a
+    # silent downgrade to an anonymous call.
+    if upstream.auth == "optional" and not request.user.is_authenticated:
+        return None
+    return get_access_token(request, audience=upstream.audience, force=force)
+
+
+def _send(
+    upstream: Upstream, method: str, url: str, headers: dict[str, str], body: RequestBody
+) -> urllib3.BaseHTTPResponse:
+    length = body.content_length
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    return send(
+        upstream,
+        method,
+        url,
+        headers,
+        body.body(),
+        chunked=length is None and not body.empty,
+    )
+
+
+def _browser_response(
+    request: HttpRequest, upstream_response: urllib3.BaseHTTPResponse, upstream: Upstream
+) -> HttpResponseBase:
+    headers, cookies = browser_response_headers(
+        upstream_response.headers.items(),
+        forward_set_cookie=proxy_settings.PROXY_FORWARD_SET_COOKIE,
+    )
+    status = upstream_response.status
+    # Never let Django's text/html default label an untyped body: the browser would render it.
+    content_type = headers.pop("Content-Type", None) or "application/octet-stream"
+    chunk_size = proxy_settings.PROXY_CHUNK_SIZE
+    length = headers.get("Content-Length", "")
+    has_body = status not in _NO_BODY_STATUSES and request.method != "HEAD"
+    response: HttpResponseBase
+    if not has_body or (length.isdigit() and int(length) <= chunk_size):
+        # A small answer (most API calls) is read whole: one write to the browser, no
+        # chunked framing, and the connection goes back to the pool at once.
+        data = read_whole(upstream_response, upstream=upstream.name)
+        response = HttpResponse(data, status=status, content_type=content_type)
+    else:
+        response = StreamingHttpResponse(
+            UpstreamBody(upstream_response, upstream=upstream.name, chunk_size=chunk_size),
+            status=status,
+            content_type=content_type,
+        )
+    if not has_body and status in _NO_BODY_STATUSES:
+        del response["Content-Type"]
+    for name, value in headers.items():
+        response[name] = value
+    for cookie in cookies:
+        response.cookies.load(cookie)
+    patch_vary_headers(response, ("Cookie",))
+    return response
