@@ -1,0 +1,16 @@
+"""The sample API's WSGI entry point: ``gunicorn dev.sample_api.wsgi`` from the project root.
+
+``SAMPLE_API_ISSUER`` (default ``OIDC_ISSUER``, else the local provider) and
+``SAMPLE_API_AUDIENCE`` (default ``http://127.0.0.1:8002``, the local provider's API audience).
+"""
+
+import os
+
+from dev.sample_api.app import make_app
+
+application = make_app(
+    issuer=os.environ.get("SAMPLE_API_ISSUER")
+    or os.environ.get("OIDC_ISSUER")
+    or "http://127.0.0.1:8001",
+    audience=os.environ.get("SAMPLE_API_AUDIENCE") or "http://127.0.0.1:8002",
+)
