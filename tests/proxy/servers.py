@@ -1,0 +1,260 @@
+"""Real upstreams for the proxy tests: the sample API under gunicorn, and an echo server that
+records exactly what reached it and answers as each test asks."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from tests.stack import Process, free_port, wait_until
+
+
+class SampleAPI:
+    """``dev/sample_api`` under gunicorn (gthread, like production), trusting ``issuer``."""
+
+    def __init__(self, issuer: str, audience: str = "http://127.0.0.1:8002") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "SAMPLE_API_ISSUER": issuer,
+            "SAMPLE_API_AUDIENCE": audience,
+        }
+        self.process: Process | None = None
+
+    def start(self) -> SampleAPI:
+        self.process = Process(
+            f"sample-api-{self.port}",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "dev.sample_api.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "8",
+                "--timeout",
+                "120",
+                "--graceful-timeout",
+                "1",
+            ],
+            self.env,
+        )
+        wait_until(self._ready, 20, f"the sample API on {self.url}")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if not self.process.alive():
+            raise RuntimeError(f"sample API exited:\n{self.process.log()}")
+        try:
+            return requests.get(self.url + "/health", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
+
+
+@dataclass
+class Arrival:
+    """One request as it arrived: the request line, the headers in order and as spelled, and
+    the body with its framing removed."""
+
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    chunked: bool
+
+    def header(self, name: str) -> str | None:
+        values = [v for k, v in self.headers if k.lower() == name.lower()]
+        return ", ".join(values) if values else None
+
+    def names(self) -> set[str]:
+        return {k.lower() for k, _ in self.headers}
+
+    @property
+    def bearer(self) -> str | None:
+        value = self.header("Authorization") or ""
+        return value[7:] if value.startswith("Bearer ") else None
+
+
+@dataclass
+class EchoState:
+    arrivals: list[Arrival] = field(default_factory=list)
+    # Bearer tokens the echo server answers with 401, as an API would after a revocation.
+    rejected_tokens: set[str] = field(default_factory=set)
+    reject_all: bool = False
+    # Set when an endless answer could not be written any more: the proxy let go of it.
+    endless_closed: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _EchoHandler(socketserver.StreamRequestHandler):
+    server: _EchoTCPServer
+
+    def handle(self) -> None:
+        while self._one_request():
+            pass
+
+    def _one_request(self) -> bool:
+        line = self.rfile.readline(65537)
+        if not line:
+            return False
+        method, target, _ = line.decode("latin-1").split(" ", 2)
+        headers: list[tuple[str, str]] = []
+        while True:
+            raw = self.rfile.readline(65537)
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = raw.decode("latin-1").partition(":")
+            headers.append((name, value.strip()))
+        lower = {k.lower(): v for k, v in headers}
+        chunked = "chunked" in lower.get("transfer-encoding", "").lower()
+        if chunked:
+            body = self._read_chunked()
+        else:
+            body = self.rfile.read(int(lower.get("content-length", "0") or 0))
+        arrival = Arrival(method, target, headers, body, chunked)
+        state = self.server.state
+        with state.lock:
+            state.arrivals.append(arrival)
+        return self._answer(arrival)
+
+    def _read_chunked(self) -> bytes:
+        parts = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(parts)
+            parts.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _answer(self, arrival: Arrival) -> bool:
+        parts = urlsplit(arrival.target)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        path = parts.path
+        state = self.server.state
+        if state.reject_all or (arrival.bearer and arrival.bearer in state.rejected_tokens):
+            return self._send(
+                401,
+                {"error": "invalid_token"},
+                [("WWW-Authenticate", 'Bearer error="invalid_token"')],
+            )
+        if path.endswith("/slow"):
+            time.sleep(float(query.get("seconds", "1")))
+        if path.endswith("/drop"):
+            return False
+        if path.endswith("/status"):
+            return self._send(int(query.get("code", "200")), {"status": query.get("code")})
+        if path.endswith("/headers"):
+            extra = [tuple(h.split(":", 1)) for h in parse_qs(parts.query).get("h", [])]
+            return self._send(200, {"ok": True}, [(k, v.strip()) for k, v in extra])
+        if path.endswith("/redirect"):
+            return self._send(302, {}, [("Location", "http://elsewhere.test/landing")])
+        if path.endswith("/endless"):
+            return self._endless()
+        return self._send(200, {"method": arrival.method, "target": arrival.target})
+
+    def _send(self, status: int, body: object, extra: list | None = None) -> bool:
+        data = json.dumps(body).encode()
+        head = [f"HTTP/1.1 {status} Whatever", "Content-Type: application/json"]
+        head += [f"{k}: {v}" for k, v in extra or []]
+        head.append(f"Content-Length: {len(data)}")
+        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
+        self.wfile.flush()
+        return True
+
+    def _endless(self) -> bool:
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n%s\r\n" % (65536, b"x" * 65536)
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline:
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except OSError:
+            self.server.state.endless_closed.set()
+        return False
+
+
+class _EchoTCPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, state: EchoState) -> None:
+        super().__init__(("127.0.0.1", 0), _EchoHandler)
+        self.state = state
+        # Small kernel buffers, so an endless answer blocks soon once nobody reads it.
+        self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+
+
+class EchoServer:
+    """A raw HTTP/1.1 server on a port-0 socket. Paths (any prefix): ``/slow?seconds=``,
+    ``/drop`` (closes without answering), ``/status?code=``, ``/headers?h=Name:value``,
+    ``/redirect``, ``/endless``; anything else answers 200."""
+
+    def __init__(self) -> None:
+        self.state = EchoState()
+        self._server = _EchoTCPServer(self.state)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def start(self) -> EchoServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        with self.state.lock:
+            self.state.arrivals.clear()
+            self.state.rejected_tokens.clear()
+            self.state.reject_all = False
+            self.state.endless_closed.clear()
+
+    @property
+    def arrivals(self) -> list[Arrival]:
+        with self.state.lock:
+            return list(self.state.arrivals)
+
+
+def rss_high_water_kib(pid: int) -> int:
+    """Peak resident memory of ``pid`` so far (VmHWM), in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmHWM for {pid}")
+
+
+def child_pids(pid: int) -> list[int]:
+    children = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            children += [int(p) for p in f.read().split()]
+    return children

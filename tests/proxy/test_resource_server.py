@@ -1,0 +1,349 @@
+"""accounts.resource_server (and accounts.drf): what your own API checks in a bearer token.
+
+Real tokens come from the real local provider, through the proxy; crafted ones are signed with
+test keys published by a key server on a port-0 socket.
+"""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import jwt
+import pytest
+from django.http import JsonResponse
+from django.test import Client, RequestFactory
+
+from accounts.resource_server import (
+    AccessTokenError,
+    AccessTokenValidator,
+    InsufficientScope,
+    KeyUnavailable,
+    require_access_token,
+)
+from tests.proxy.conftest import login
+from tests.token_factory import SigningKey
+
+API = "http://127.0.0.1:8002"
+ISSUER = "https://issuer.test"
+
+
+class KeyServer:
+    """Publishes a JWKS at /jwks and counts how often it was fetched."""
+
+    def __init__(self, *keys):
+        self.keys = list(keys)
+        self.fetches = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.fetches += 1
+                body = json.dumps({"keys": [k.public_jwk for k in outer.keys]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.jwks_uri = f"http://127.0.0.1:{self.server.server_address[1]}/jwks"
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def key():
+    return SigningKey("rs-1")
+
+
+@pytest.fixture
+def keys(key):
+    server = KeyServer(key)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def validator(keys):
+    return AccessTokenValidator(issuer=ISSUER, audience=API, jwks_uri=keys.jwks_uri)
+
+
+def access_claims(**overrides):
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": "alice",
+        "aud": API,
+        "exp": now + 300,
+        "iat": now,
+        "scope": "openid read:notes",
+        "client_id": "bff-test",
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def test_a_good_token_gives_its_claims(validator, key):
+    claims = validator.validate(key.sign(access_claims()))
+    assert claims["sub"] == "alice"
+
+
+def test_audience_may_be_a_list_holding_the_api(validator, key):
+    assert validator.validate(key.sign(access_claims(aud=["other", API])))["sub"] == "alice"
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        (access_claims(aud="http://other-api.test"), "audience"),
+        (access_claims(aud=None), "aud"),
+        (access_claims(iss="https://evil.test"), "issuer"),
+        (access_claims(exp=int(time.time()) - 120), "expired"),
+        (access_claims(exp=None), "exp"),
+        (access_claims(iat=None), "iat"),
+        (access_claims(sub=None), "sub"),
+        (access_claims(nbf=int(time.time()) + 600), "not yet valid"),
+    ],
+)
+def test_claims_that_are_refused(validator, key, claims, reason):
+    with pytest.raises(AccessTokenError, match=f"(?i){reason}"):
+        validator.validate(key.sign(claims))
+
+
+def test_small_clock_skew_is_tolerated(validator, key):
+    assert validator.validate(key.sign(access_claims(exp=int(time.time()) - 5)))
+
+
+def test_alg_none_is_refused(validator):
+    token = jwt.encode(access_claims(), None, algorithm="none")
+    with pytest.raises(AccessTokenError, match="none"):
+        validator.validate(token)
+
+
+def test_hs256_keyed_with_the_public_key_is_refused(validator, key):
+    header = jwt.utils.base64url_encode(json.dumps({"alg": "HS256", "kid": "rs-1"}).encode())
+    payload = jwt.utils.base64url_encode(json.dumps(access_claims()).encode())
+    import hashlib
+    import hmac
+
+    signature = hmac.new(key.public_pem, header + b"." + payload, hashlib.sha256).digest()
+    token = b".".join([header, payload, jwt.utils.base64url_encode(signature)]).decode()
+    with pytest.raises(AccessTokenError, match="HS256"):
+        validator.validate(token)
+
+
+def test_another_rsa_algorithm_with_the_right_key_is_refused(validator, key):
+    with pytest.raises(AccessTokenError, match="RS384"):
+        validator.validate(key.sign(access_claims(), alg="RS384"))
+
+
+def test_a_token_signed_by_another_key_is_refused(validator):
+    forged = SigningKey("rs-1").sign(access_claims())
+    with pytest.raises(AccessTokenError, match="invalid"):
+        validator.validate(forged)
+
+
+def test_a_token_naming_its_own_key_is_refused(validator):
+    attacker = SigningKey("rs-1")
+    token = attacker.sign(access_claims(), headers={"jku": "https://evil.test/jwks"})
+    with pytest.raises(AccessTokenError, match="own signing key"):
+        validator.validate(token)
+
+
+def test_unknown_kid_refetches_the_keys_at_most_once_per_interval(keys, key):
+    validator = AccessTokenValidator(
+        issuer=ISSUER, audience=API, jwks_uri=keys.jwks_uri, min_refetch_interval=60
+    )
+    validator.validate(key.sign(access_claims()))
+    assert keys.fetches == 1
+    rotated = SigningKey("rs-2")
+    keys.keys.append(rotated)
+    # Fetched less than a minute ago: an unknown kid does not refetch (forged kids are cheap).
+    with pytest.raises(AccessTokenError, match="does not publish"):
+        validator.validate(rotated.sign(access_claims()))
+    assert keys.fetches == 1
+
+
+def test_a_rotated_key_is_found_by_refetching(keys, key):
+    validator = AccessTokenValidator(
+        issuer=ISSUER, audience=API, jwks_uri=keys.jwks_uri, min_refetch_interval=0
+    )
+    validator.validate(key.sign(access_claims()))
+    rotated = SigningKey("rs-2")
+    keys.keys.append(rotated)
+    assert validator.validate(rotated.sign(access_claims()))["sub"] == "alice"
+    assert keys.fetches == 2
+
+
+def test_keys_that_cannot_be_fetched_refuse_with_503():
+    validator = AccessTokenValidator(
+        issuer=ISSUER, audience=API, jwks_uri="http://127.0.0.1:9/jwks", http_timeout=1
+    )
+    with pytest.raises(KeyUnavailable) as caught:
+        validator.validate(SigningKey().sign(access_claims()))
+    assert caught.value.status == 503
+
+
+def test_scopes_are_required_when_asked(validator, key):
+    token = key.sign(access_claims(scope="openid read:notes"))
+    assert validator.validate(token, scopes=["read:notes"])
+    with pytest.raises(InsufficientScope) as caught:
+        validator.validate(token, scopes=["write:notes"])
+    assert caught.value.status == 403
+    assert 'scope="write:notes"' in caught.value.www_authenticate()
+
+
+def test_at_jwt_type_is_required_when_asked(keys, key):
+    validator = AccessTokenValidator(
+        issuer=ISSUER, audience=API, jwks_uri=keys.jwks_uri, require_at_jwt_type=True
+    )
+    with pytest.raises(AccessTokenError, match="at\\+jwt"):
+        validator.validate(key.sign(access_claims()))
+    assert validator.validate(key.sign(access_claims(), headers={"typ": "at+jwt"}))
+
+
+# --- real tokens from the real provider --------------------------------------------------------
+
+
+@pytest.fixture
+def real_token(proxy_settings, echo):
+    client = login(Client(), "alice")
+    assert client.get("/api/proxy/echo/x", HTTP_X_CSRF="1").status_code == 200
+    return echo.arrivals[0].bearer
+
+
+@pytest.mark.django_db
+@pytest.mark.integration
+def test_the_providers_access_token_passes_with_discovery(real_token, provider):
+    validator = AccessTokenValidator(issuer=provider.issuer, audience=API, require_at_jwt_type=True)
+    claims = validator.validate(real_token)
+    assert claims["sub"] == "alice"
+    assert claims["client_id"] == provider.client_id
+
+
+@pytest.mark.django_db
+@pytest.mark.integration
+def test_the_providers_token_is_refused_for_another_audience_or_issuer(real_token, provider):
+    with pytest.raises(AccessTokenError, match=r"(?i)audience"):
+        AccessTokenValidator(issuer=provider.issuer, audience="https://other.test").validate(
+            real_token
+        )
+    jwks_uri = provider.discovery()["jwks_uri"]
+    with pytest.raises(AccessTokenError, match=r"(?i)issuer"):
+        AccessTokenValidator(
+            issuer="https://issuer.test", audience=API, jwks_uri=jwks_uri
+        ).validate(real_token)
+    with pytest.raises(KeyUnavailable):
+        # Discovery's issuer must match exactly, trailing slash included.
+        AccessTokenValidator(issuer=provider.issuer + "/", audience=API).validate(real_token)
+
+
+@pytest.mark.django_db
+@pytest.mark.integration
+def test_a_tampered_provider_token_is_refused(real_token, provider):
+    header, payload, signature = real_token.split(".")
+    claims = json.loads(jwt.utils.base64url_decode(payload))
+    claims["sub"] = "mallory"
+    forged_payload = jwt.utils.base64url_encode(json.dumps(claims).encode()).decode()
+    validator = AccessTokenValidator(issuer=provider.issuer, audience=API)
+    with pytest.raises(AccessTokenError, match="invalid"):
+        validator.validate(f"{header}.{forged_payload}.{signature}")
+
+
+# --- the Django view decorator -----------------------------------------------------------------
+
+
+@pytest.fixture
+def notes_view(validator):
+    @require_access_token(scopes=["read:notes"], validator=validator)
+    def notes(request):
+        return JsonResponse({"sub": request.access_token_claims["sub"]})
+
+    return notes
+
+
+def test_decorator_lets_a_good_token_through(notes_view, key):
+    request = RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {key.sign(access_claims())}")
+    response = notes_view(request)
+    assert response.status_code == 200
+    assert json.loads(response.content) == {"sub": "alice"}
+
+
+def test_decorator_without_token_is_401_with_a_bare_challenge(notes_view):
+    response = notes_view(RequestFactory().get("/"))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_decorator_with_a_bad_token_is_401_invalid_token(notes_view, key):
+    token = key.sign(access_claims(aud="elsewhere"))
+    response = notes_view(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
+    assert json.loads(response.content)["error"] == "invalid_token"
+
+
+def test_decorator_without_the_scope_is_403(notes_view, key):
+    token = key.sign(access_claims(scope="openid"))
+    response = notes_view(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    assert response.status_code == 403
+    assert 'error="insufficient_scope"' in response["WWW-Authenticate"]
+
+
+def test_decorator_reads_its_validator_from_settings(settings, keys, key):
+    settings.RESOURCE_SERVER_ISSUER = ISSUER
+    settings.RESOURCE_SERVER_AUDIENCE = API
+
+    @require_access_token()
+    def view(request):
+        return JsonResponse({"ok": True})
+
+    from accounts.resource_server import validator_from_settings
+
+    validator_from_settings()._jwks_uri = keys.jwks_uri
+    token = key.sign(access_claims())
+    assert view(RequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")).status_code == 200
+
+
+# --- Django REST framework ---------------------------------------------------------------------
+
+
+def test_drf_authentication_class(validator, key):
+    from rest_framework.permissions import IsAuthenticated
+    from rest_framework.response import Response
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    from accounts.drf import AccessTokenAuthentication
+
+    class Auth(AccessTokenAuthentication):
+        pass
+
+    Auth.validator = validator
+
+    class Notes(APIView):
+        authentication_classes = (Auth,)
+        permission_classes = (IsAuthenticated,)
+
+        def get(self, request):
+            return Response({"sub": request.user.sub, "scopes": sorted(request.user.scopes)})
+
+    view = Notes.as_view()
+    factory = APIRequestFactory()
+    missing = view(factory.get("/"))
+    assert missing.status_code == 401
+    assert missing["WWW-Authenticate"] == 'Bearer realm="api"'
+    bad = view(factory.get("/", HTTP_AUTHORIZATION="Bearer not.a.jwt"))
+    assert bad.status_code == 401
+    good = view(factory.get("/", HTTP_AUTHORIZATION=f"Bearer {key.sign(access_claims())}"))
+    assert good.status_code == 200
+    assert good.data == {"sub": "alice", "scopes": ["openid", "read:notes"]}
