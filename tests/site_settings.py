@@ -10,3 +10,6 @@ from config.settings import *  # noqa: F403
 
 OIDC_REFRESH_SKEW = int(os.environ.get("TEST_REFRESH_SKEW", "1"))
 OIDC_REFRESH_LOCK = os.environ.get("TEST_REFRESH_LOCK", "1") == "1"
+
+if "TEST_OIDC_TIMEOUT" in os.environ:
+    OIDC_HTTP_TIMEOUT = (float(os.environ["TEST_OIDC_TIMEOUT"]),) * 2

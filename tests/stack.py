@@ -108,8 +108,8 @@ class Provider:
         if not self.process.alive():
             raise RuntimeError(f"provider exited:\n{self.process.log()}")
         try:
-            return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=1).ok
-        except requests.ConnectionError:
+            return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=2).ok
+        except requests.RequestException:
             return False
 
     def stop(self) -> None:
@@ -183,6 +183,14 @@ class Site:
                 "60",
                 "--graceful-timeout",
                 "2",
+                # Path only (no query string: the callback's carries the code), and the pid of
+                # the worker that answered, so tests can see both workers took part.
+                # Several sites run at once in the tests; they must not share one control socket.
+                "--no-control-socket",
+                "--access-logfile",
+                str(self.access_log),
+                "--access-logformat",
+                "%(p)s %(m)s %(U)s %(s)s",
             ],
             self.env,
         )
@@ -194,9 +202,9 @@ class Site:
         if not self.process.alive():
             raise RuntimeError(f"site exited:\n{self.process.log()}")
         try:
-            requests.get(self.url + "/auth/session/", timeout=1)
+            requests.get(self.url + "/auth/session/", timeout=2)
             return True
-        except requests.ConnectionError:
+        except requests.RequestException:
             return False
 
     def stop(self) -> None:
@@ -316,6 +324,10 @@ class Switch:
 
     def off(self) -> None:
         if self._listener:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not, and the
+            # socket would keep accepting.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
