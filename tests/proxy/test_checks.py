@@ -1,0 +1,67 @@
+"""Each proxy system check ID fires on its misconfiguration and names the setting."""
+
+import pytest
+from django.core.management import call_command
+
+from proxy import checks
+
+
+def ids(messages):
+    return {m.id for m in messages}
+
+
+def test_the_test_configuration_passes_every_check(settings):
+    settings.PROXY_UPSTREAMS = {"api": {"url": "http://127.0.0.1:8002"}}
+    call_command("check", fail_level="ERROR")
+    assert checks.check_upstreams(None) + checks.check_csrf_header(None) == []
+    assert checks.check_set_cookie(None) == []
+
+
+@pytest.mark.parametrize("value", [[], "http://x.test", None])
+def test_e001_upstreams_not_a_mapping(settings, value):
+    settings.PROXY_UPSTREAMS = value
+    messages = checks.check_upstreams(None)
+    assert ids(messages) == {"proxy.E001"}
+    assert "PROXY_UPSTREAMS" in messages[0].msg
+
+
+def test_e002_malformed_upstream(settings):
+    settings.PROXY_UPSTREAMS = {"ok": "https://x.test", "bad": {"url": "x.test"}}
+    messages = checks.check_upstreams(None)
+    assert ids(messages) == {"proxy.E002"}
+    assert "'bad'" in messages[0].msg
+
+
+@pytest.mark.parametrize("name", ["", "Content-Type", "accept", "X CSRF", "X_CSRF", "Range"])
+def test_e003_csrf_header_that_defends_nothing(settings, name):
+    settings.PROXY_CSRF_HEADER = name
+    messages = checks.check_csrf_header(None)
+    assert ids(messages) == {"proxy.E003"}
+    assert "PROXY_CSRF_HEADER" in messages[0].msg
+
+
+def test_e003_accepts_custom_names(settings):
+    for name in ("X-CSRF", "X-Requested-By"):
+        settings.PROXY_CSRF_HEADER = name
+        assert checks.check_csrf_header(None) == []
+
+
+def test_w001_token_over_plain_http_beyond_loopback(settings):
+    settings.PROXY_UPSTREAMS = {
+        "far": "http://api.example.com",
+        "anon": {"url": "http://api.example.com", "auth": "none"},
+        "local": "http://127.0.0.1:8002",
+        "localhost": "http://localhost:8002",
+        "tls": "https://api.example.com",
+    }
+    messages = checks.check_upstreams(None)
+    assert ids(messages) == {"proxy.W001"}
+    assert len(messages) == 1
+    assert "'far'" in messages[0].msg
+
+
+def test_w002_set_cookie_forwarding(settings):
+    settings.PROXY_FORWARD_SET_COOKIE = True
+    assert ids(checks.check_set_cookie(None)) == {"proxy.W002"}
+    settings.PROXY_FORWARD_SET_COOKIE = False
+    assert checks.check_set_cookie(None) == []

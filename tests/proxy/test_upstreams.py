@@ -1,0 +1,80 @@
+"""proxy.upstreams: the allow-list and its defaults."""
+
+import pytest
+
+from proxy.exceptions import UnknownUpstream
+from proxy.upstreams import (
+    UpstreamConfigError,
+    configured_upstreams,
+    get_upstream,
+    parse_upstream,
+)
+
+
+def test_a_bare_url_gets_the_defaults():
+    u = parse_upstream("notes", "https://api.example.com/v1/")
+    assert (u.origin, u.base_path, u.auth) == ("https://api.example.com", "/v1", "required")
+    assert u.methods == {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}
+    assert (u.connect_timeout, u.read_timeout) == (3.05, 30.0)
+    assert u.max_body_bytes == 10 * 1024 * 1024
+    assert u.audience is None
+    assert u.url_for("/a", "b=1") == "https://api.example.com/v1/a?b=1"
+    assert u.url_for("", "") == "https://api.example.com/v1"
+
+
+def test_every_field_is_read():
+    u = parse_upstream(
+        "events",
+        {
+            "url": "http://127.0.0.1:8002",
+            "auth": "optional",
+            "methods": ["get"],
+            "connect_timeout": 1,
+            "read_timeout": None,
+            "max_body_bytes": 0,
+            "audience": "https://api.test",
+            "scope": "read:events",
+        },
+    )
+    assert u.auth == "optional"
+    assert u.methods == {"GET"}
+    assert u.timeout.connect_timeout == 1.0
+    assert u.timeout.read_timeout is None
+    assert (u.max_body_bytes, u.audience, u.scope) == (0, "https://api.test", "read:events")
+
+
+@pytest.mark.parametrize(
+    ("name", "entry", "complaint"),
+    [
+        ("a/b", "https://x.test", "name"),
+        ("", "https://x.test", "name"),
+        ("x", 42, "URL or a dict"),
+        ("x", {"url": "ftp://x.test"}, "http"),
+        ("x", {"url": "/relative"}, "http"),
+        ("x", {"url": "https://x.test/?a=1"}, "query"),
+        ("x", {"url": "https://user:pw@x.test/"}, "credentials"),
+        ("x", {"url": "https://x.test", "auth": "maybe"}, "auth"),
+        ("x", {"url": "https://x.test", "methods": ["TRACE"]}, "methods"),
+        ("x", {"url": "https://x.test", "methods": []}, "methods"),
+        ("x", {"url": "https://x.test", "read_timeout": 0}, "read_timeout"),
+        ("x", {"url": "https://x.test", "connect_timeout": "3"}, "connect_timeout"),
+        ("x", {"url": "https://x.test", "max_body_bytes": -1}, "max_body_bytes"),
+        ("x", {"url": "https://x.test", "max_body_bytes": 1.5}, "max_body_bytes"),
+        ("x", {"url": "https://x.test", "audience": ""}, "audience"),
+        ("x", {"url": "https://x.test", "timeout": 3}, "unknown fields"),
+    ],
+)
+def test_malformed_entries_are_refused_with_the_field_named(name, entry, complaint):
+    with pytest.raises(UpstreamConfigError, match=complaint):
+        parse_upstream(name, entry)
+
+
+def test_lookups_follow_the_setting(settings):
+    settings.PROXY_UPSTREAMS = {"a": "http://127.0.0.1:1"}
+    assert get_upstream("a").netloc == "127.0.0.1:1"
+    first = configured_upstreams()
+    assert configured_upstreams() is first  # parsed once per value of the setting
+    settings.PROXY_UPSTREAMS = {"b": "http://127.0.0.1:2"}
+    with pytest.raises(UnknownUpstream):
+        get_upstream("a")
+    assert get_upstream("b").netloc == "127.0.0.1:2"
