@@ -15,6 +15,7 @@ def upstreams_for(echo_url, api_url):
     """The allow-list every proxy test runs with: one upstream per auth mode and failure."""
     return {
         "api": {"url": api_url, "auth": "required", "max_body_bytes": 256 * 1024 * 1024},
+        "notes": {"url": api_url},  # the name the home page's demo calls
         "echo": {"url": echo_url + "/base", "max_body_bytes": 200 * 1024},
         "open": {"url": echo_url + "/open", "auth": "optional"},
         "public": {"url": echo_url + "/public", "auth": "none", "methods": ["GET", "HEAD"]},
