@@ -85,7 +85,8 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
 
 def _require_csrf_header(request: HttpRequest) -> None:
     name = proxy_settings.PROXY_CSRF_HEADER
-    if not request.headers.get(name):
+    # Straight from the WSGI environ: request.headers would copy every header to find one.
+    if not request.META.get("HTTP_" + name.upper().replace("-", "_")):
         raise CsrfHeaderMissing(
             f"Send the header '{name}: 1' with every call through the proxy (fetch(url, "
             f"{{headers: {{'{name}': '1'}}}}))."
