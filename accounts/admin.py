@@ -1,6 +1,28 @@
-from django.contrib import admin
+"""Admin: identities, the session policy (one row, live), and the live sessions in Redis."""
 
-from accounts.models import OIDCIdentity
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.db.models import Model
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from accounts import lifetimes
+from accounts.live_sessions import (
+    all_sessions,
+    end_session_by_key,
+    end_sessions_of,
+    find_by_handle,
+    sessions_of,
+)
+from accounts.models import ActiveSession, OIDCIdentity, SessionPolicy
 
 
 @admin.register(OIDCIdentity)
@@ -10,3 +32,134 @@ class OIDCIdentityAdmin(admin.ModelAdmin[OIDCIdentity]):
     search_fields = ("subject", "user__username", "user__email")
     raw_id_fields = ("user",)
     readonly_fields = ("created_at", "last_login_at")
+
+
+@admin.register(SessionPolicy)
+class SessionPolicyAdmin(admin.ModelAdmin[SessionPolicy]):
+    fieldsets = (
+        ("Session lifetime", {"fields": ("absolute_lifetime", "inactivity_timeout")}),
+        ("Precision and tokens", {"fields": ("activity_interval", "refresh_skew")}),
+        ("For advice", {"fields": ("refresh_token_lifetime",)}),
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the one row exists from the first migration on
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        SessionPolicy.objects.get_or_create(pk=1)
+        return HttpResponseRedirect(reverse("admin:accounts_sessionpolicy_change", args=[1]))
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method == "GET":
+            policy = lifetimes.Policy.from_model(SessionPolicy.objects.get(pk=1))
+            advice = lifetimes.lifetime_advice(policy)
+            if advice:
+                messages.warning(request, advice)
+            messages.info(request, _implications(policy))
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Form, formsets: Any, add: bool = False
+    ) -> list[dict[str, dict[str, list[str]]]]:
+        # The admin log says who changed what, and from what to what.
+        fields = [
+            f"{form.fields[name].label}: {form.initial.get(name)} -> {form.cleaned_data[name]}"
+            for name in form.changed_data
+        ]
+        return [{"changed": {"fields": fields}}] if fields else []
+
+
+def _implications(policy: lifetimes.Policy) -> str:
+    human = lifetimes.human_duration
+    return (
+        f"Every session ends {human(policy.absolute_lifetime)} after login, or after "
+        f"{human(policy.inactivity_timeout)} without a request, whichever comes first. "
+        f"Activity is recorded every {human(policy.activity_interval)}, so an idle session may "
+        f"end up to that much early. Changes apply to existing sessions on their next request."
+    )
+
+
+@admin.register(ActiveSession)
+class ActiveSessionAdmin(admin.ModelAdmin[ActiveSession]):
+    """The live sessions, read from the Redis index: there is no table behind this."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        return [
+            path(
+                "",
+                self.admin_site.admin_view(self.changelist_view),
+                name="accounts_activesession_changelist",
+            ),
+            path(
+                "revoke/",
+                self.admin_site.admin_view(self.revoke_view),
+                name="accounts_activesession_revoke",
+            ),
+        ]
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        user_filter = request.GET.get("user", "").strip()
+        sessions = sessions_of(user_filter) if user_filter else all_sessions()
+        users = get_user_model().objects.in_bulk([s.activity.user_id for s in sessions])
+        rows = [
+            {
+                "session": s,
+                "user": users.get(int(s.activity.user_id))
+                if s.activity.user_id.isdigit()
+                else None,
+            }
+            for s in sessions
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Active sessions",
+            "opts": self.model._meta,
+            "rows": rows,
+            "user_filter": user_filter,
+            "can_revoke": self.has_delete_permission(request),
+        }
+        return TemplateResponse(request, "admin/accounts/activesession/change_list.html", context)
+
+    def revoke_view(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        user_id = request.POST.get("user", "")
+        back = (
+            reverse("admin:accounts_activesession_changelist") + f"?{urlencode({'user': user_id})}"
+        )
+        if request.POST.get("all") == "1" and user_id:
+            count = end_sessions_of(user_id, reason="revoked_by_admin")
+            messages.success(request, f"Ended {count} session(s) of user {user_id}.")
+            return HttpResponseRedirect(back)
+        live = find_by_handle(sessions_of(user_id), request.POST.get("handle", ""))
+        if live is None:
+            messages.warning(request, "That session had already ended.")
+        else:
+            end_session_by_key(live.session_key, reason="revoked_by_admin")
+            messages.success(request, f"Ended one session of user {user_id}.")
+        return HttpResponseRedirect(back)

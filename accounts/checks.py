@@ -184,40 +184,73 @@ def check_token_encryption_keys(
     return []
 
 
+_ORDER = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionLifetimeMiddleware",
+    "accounts.middleware.TokenRefreshMiddleware",
+)
+
+
 @register()
 def check_middleware_order(
     app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     middleware = list(settings.MIDDLEWARE)
-    refresh = "accounts.middleware.TokenRefreshMiddleware"
-    needed_before = (
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.contrib.auth.middleware.AuthenticationMiddleware",
-    )
-    if refresh not in middleware:
-        return [
-            Error(
-                f"{refresh} is not in MIDDLEWARE.",
-                hint="Without it access tokens are not renewed before they expire.",
-                id="accounts.E013",
-            )
-        ]
-    position = middleware.index(refresh)
-    for name in needed_before:
-        if name not in middleware[:position]:
+    for name in _ORDER[2:]:
+        if name not in middleware:
             return [
                 Error(
-                    f"{refresh} must come after {name} in MIDDLEWARE.",
-                    hint="It needs the session and the user that those middleware attach.",
-                    id="accounts.E014",
+                    f"{name} is not in MIDDLEWARE.",
+                    hint="Without it sessions outlive their policy or tokens are not renewed. "
+                    f"The order must be: {', '.join(_ORDER)}.",
+                    id="accounts.E013",
                 )
             ]
+    positions = [middleware.index(name) if name in middleware else -1 for name in _ORDER]
+    if positions != sorted(positions) or -1 in positions:
+        return [
+            Error(
+                "The session, authentication, lifetime and refresh middleware are out of order.",
+                hint=f"Each needs what the one before attaches; use: {', '.join(_ORDER)}.",
+                id="accounts.E014",
+            )
+        ]
     if "accounts.middleware.AccountsErrorMiddleware" not in middleware:
         return [
             Error(
                 "accounts.middleware.AccountsErrorMiddleware is not in MIDDLEWARE.",
                 hint="Without it login errors become 500s instead of pages with their status.",
                 id="accounts.E015",
+            )
+        ]
+    return []
+
+
+@register(Tags.database)
+def check_session_policy_advice(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The admin's advice, for ``manage.py check --database default`` and ``migrate``."""
+    if not databases:
+        return []
+    from django.db import DatabaseError
+    from redis.exceptions import RedisError
+
+    from accounts.lifetimes import Policy, lifetime_advice
+    from accounts.models import SessionPolicy
+
+    try:
+        row = SessionPolicy.objects.filter(pk=1).first()
+        advice = lifetime_advice(Policy.from_model(row)) if row else None
+    except (DatabaseError, RedisError):
+        return []  # not migrated yet, or Redis not up: nothing to advise on
+    if advice:
+        return [
+            Warning(
+                advice,
+                hint="Change it in the admin: Accounts > Session policy.",
+                id="accounts.W003",
             )
         ]
     return []

@@ -95,12 +95,6 @@ class AccountsSettings:
         return float(getattr(settings, "OIDC_JWKS_MIN_REFETCH_INTERVAL", 30))
 
     @property
-    def OIDC_REFRESH_SKEW(self) -> int:
-        """Renew the access token this many seconds before it expires, so a token handed to an
-        upstream does not expire on the way."""
-        return int(getattr(settings, "OIDC_REFRESH_SKEW", 60))
-
-    @property
     def OIDC_REFRESH_LOCK(self) -> bool:
         """The single-flight lock around refreshes. Only tests turn it off, to show the race."""
         return bool(getattr(settings, "OIDC_REFRESH_LOCK", True))

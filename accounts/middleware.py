@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from accounts.activity import check_session_lifetime
 from accounts.error_pages import error_response, wants_json
 from accounts.exceptions import AccountsError, TokenUnavailable
 from accounts.refresh import current_tokens
@@ -45,5 +46,24 @@ class TokenRefreshMiddleware:
             # that calls needing the token will fail until the provider answers again.
             request.token_notice = exc.message  # type: ignore[attr-defined]
         except AccountsError as exc:  # the session ended, or Redis is down
+            return error_response(request, exc)
+        return self.get_response(request)
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session whose absolute lifetime or inactivity timeout has run out under the
+    current policy, and records activity (at most once per interval).
+
+    Goes after AuthenticationMiddleware and before TokenRefreshMiddleware (an ended session is
+    not worth a refresh); check accounts.E014.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            check_session_lifetime(request)
+        except AccountsError as exc:
             return error_response(request, exc)
         return self.get_response(request)

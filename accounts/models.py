@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -28,3 +32,88 @@ class OIDCIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} @ {self.issuer}"
+
+
+class SessionPolicy(models.Model):
+    """How long sessions live. One row, edited in the admin; changes apply on the next request
+    of every session, existing ones included (see accounts.lifetimes)."""
+
+    absolute_lifetime = models.DurationField(
+        default=timedelta(days=7),
+        help_text="A session ends this long after login, however active. Set it to the refresh "
+        "token's lifetime at the provider: a longer session outlives its refresh token.",
+    )
+    inactivity_timeout = models.DurationField(
+        default=timedelta(days=1),
+        help_text="A session ends after this long without a request.",
+    )
+    activity_interval = models.DurationField(
+        default=timedelta(seconds=60),
+        help_text="Last activity is recorded at most this often, so an idle session may end up "
+        "to this much earlier than the inactivity timeout says. Shorter is more precise and "
+        "costs one Redis write per session per interval.",
+    )
+    refresh_skew = models.DurationField(
+        default=timedelta(seconds=60),
+        help_text="Access tokens are renewed this long before they expire.",
+    )
+    refresh_token_lifetime = models.DurationField(
+        null=True,
+        blank=True,
+        help_text="The refresh token's lifetime at the provider, if known (Auth0: 30 days by "
+        "default). Used only to advise; the provider's refresh_expires_in wins when it sends "
+        "one.",
+    )
+
+    class Meta:
+        verbose_name = "session policy"
+        verbose_name_plural = "session policy"
+
+    def __str__(self) -> str:
+        return "Session policy"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1  # the one row
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors: dict[str, str] = {}
+        for name in ("absolute_lifetime", "inactivity_timeout", "activity_interval"):
+            value = getattr(self, name)
+            if value is not None and value <= timedelta(0):
+                errors[name] = "Must be longer than zero."
+        if self.refresh_skew is not None and self.refresh_skew < timedelta(0):
+            errors["refresh_skew"] = "Must not be negative."
+        if self.refresh_token_lifetime is not None and self.refresh_token_lifetime <= timedelta(0):
+            errors["refresh_token_lifetime"] = "Must be longer than zero, or empty if unknown."  # noqa: S105
+        if (
+            "inactivity_timeout" not in errors
+            and "absolute_lifetime" not in errors
+            and self.inactivity_timeout > self.absolute_lifetime
+        ):
+            errors["inactivity_timeout"] = (
+                "Cannot be longer than the absolute lifetime: the session would always end "
+                "by the absolute lifetime first."
+            )
+        if (
+            "activity_interval" not in errors
+            and "inactivity_timeout" not in errors
+            and self.activity_interval >= self.inactivity_timeout
+        ):
+            errors["activity_interval"] = (
+                "Must be shorter than the inactivity timeout, or active users would be logged out."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class ActiveSession(models.Model):
+    """No table: gives the live sessions (kept in Redis) a place and permissions in the admin."""
+
+    class Meta:
+        managed = False
+        default_permissions = ("view", "delete")
+        verbose_name = "active session"
+
+    def __str__(self) -> str:
+        return "Active session"

@@ -9,12 +9,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from accounts import lifetimes
+from accounts.activity import load_activity, session_policy
+from accounts.live_sessions import end_session_by_key, end_sessions_of, find_by_handle, sessions_of
+from accounts.timeline import WIDTH, timeline
 from accounts.tokens import TokenRecord, load_tokens
 
 
@@ -88,3 +93,43 @@ def session_info(request: HttpRequest) -> JsonResponse:
             },
         }
     )
+
+
+@require_GET
+@never_cache
+@login_required
+def session_page(request: HttpRequest) -> HttpResponse:
+    """``/account/session/``: the session's deadlines, drawn and said; the user's other sessions."""
+    activity = load_activity(request.session)
+    if activity is None:  # a session older than activity records; the middleware starts one
+        return redirect("accounts:account")
+    marks, now_x, height = timeline(
+        _current_record(request), activity, session_policy(request.session), lifetimes.now()
+    )
+    others = [
+        s for s in sessions_of(request.user.pk) if s.session_key != request.session.session_key
+    ]
+    return render(
+        request,
+        "accounts/session.html",
+        {"marks": marks, "now_x": now_x, "height": height, "width": WIDTH, "others": others},
+    )
+
+
+@require_POST
+@login_required
+def end_other_session(request: HttpRequest) -> HttpResponse:
+    """Log out one of the user's other sessions (``handle``), or all of them (``all=1``)."""
+    current = request.session.session_key
+    if request.POST.get("all") == "1":
+        count = end_sessions_of(request.user.pk, reason="ended_by_user", keep=current)
+        messages.success(request, f"Logged out {count} other session(s).")
+    else:
+        others = [s for s in sessions_of(request.user.pk) if s.session_key != current]
+        live = find_by_handle(others, request.POST.get("handle", ""))
+        if live is None:
+            messages.info(request, "That session had already ended.")
+        else:
+            end_session_by_key(live.session_key, reason="ended_by_user")
+            messages.success(request, "Logged out that session.")
+    return redirect("accounts:session_page")

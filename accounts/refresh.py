@@ -27,11 +27,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
+from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
 from django_redis import get_redis_connection
 from redis.exceptions import LockError, RedisError
 
+from accounts.activity import session_policy
 from accounts.backends import client_credentials
 from accounts.conf import accounts_settings
 from accounts.discovery import provider_metadata
@@ -66,7 +68,7 @@ def current_tokens(request: HttpRequest) -> TokenRecord | None:
     if record is None:
         return None
     now = time.time()
-    if not record.access_token_expired(now=now, leeway=accounts_settings.OIDC_REFRESH_SKEW):
+    if not record.access_token_expired(now=now, leeway=_skew(request)):
         return record
     if not record.refresh_token:
         return record  # nothing to renew with; get_access_token refuses it once expired
@@ -96,6 +98,10 @@ def end_session(request: HttpRequest, reason: str, message: str) -> NoReturn:
     raise SessionEnded(message, reason=reason, login_url=login_url_for(request))
 
 
+def _skew(request: HttpRequest) -> float:
+    return session_policy(request.session).refresh_skew
+
+
 def _load(request: HttpRequest, *, fresh: bool = False) -> TokenRecord | None:
     try:
         return load_tokens(request.session, fresh=fresh)
@@ -119,7 +125,7 @@ def _renew(request: HttpRequest, stale: TokenRecord, *, force: bool) -> TokenRec
             )
         if fresh.access_token != stale.access_token:
             renewed_meanwhile = force or not fresh.access_token_expired(
-                now=time.time(), leeway=accounts_settings.OIDC_REFRESH_SKEW
+                now=time.time(), leeway=_skew(request)
             )
             if renewed_meanwhile:
                 return fresh
@@ -149,7 +155,7 @@ def _process_lock(session_key: str) -> Iterator[None]:
 def _redis_lock(session_key: str) -> Iterator[None]:
     connection = get_redis_connection(accounts_settings.SESSION_CACHE_ALIAS)
     lock = connection.lock(
-        f"bff:refresh-lock:{session_key}",
+        f"{settings.REDIS_KEY_PREFIX}:refresh-lock:{session_key}",
         timeout=_lock_wait(),
         blocking_timeout=_lock_wait(),
         sleep=0.02,

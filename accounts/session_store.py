@@ -25,7 +25,9 @@ from django.contrib.sessions.backends.cache import SessionStore as CacheSessionS
 from django.core.cache.backends.base import BaseCache
 from redis.exceptions import RedisError
 
+from accounts import lifetimes
 from accounts.exceptions import SessionStoreUnavailable
+from accounts.session_index import unindex_session
 
 try:
     from django_redis.exceptions import ConnectionInterrupted
@@ -33,8 +35,9 @@ except ImportError:  # pragma: no cover - django-redis is a hard dependency
     ConnectionInterrupted = RedisError
 
 
-# Names of the records kept beside each session; see accounts.tokens for "tokens".
-ATTACHED_RECORDS = ("tokens",)
+# Names of the records kept beside each session: accounts.tokens owns "tokens",
+# accounts.activity owns "activity".
+ATTACHED_RECORDS = ("tokens", "activity")
 
 
 @contextmanager
@@ -53,6 +56,7 @@ class SessionStore(CacheSessionStore):
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
         self._records: dict[str, Any] = {}
+        self._policy: lifetimes.Policy | None = None
 
     # --- records beside the session ------------------------------------------------------
     def record_key(self, name: str, session_key: str | None = None) -> str:
@@ -79,9 +83,10 @@ class SessionStore(CacheSessionStore):
         """Store record ``name`` for as long as the session lives. Creates the session if needed."""
         if self.session_key is None:
             self.create()
+        # Kept first: the new activity record is what the remaining lifetime (the TTL) follows.
+        self._records[name] = value
         with _redis_errors_as_unavailable():
             self._cache.set(self.record_key(name), value, self.get_expiry_age())
-        self._records[name] = value
 
     def delete_record(self, name: str) -> None:
         if self.session_key is not None:
@@ -89,12 +94,22 @@ class SessionStore(CacheSessionStore):
                 self._cache.delete(self.record_key(name))
         self._records.pop(name, None)
 
+    def policy(self) -> lifetimes.Policy:
+        """The session policy, as fetched with the session (or from the database if not)."""
+        if self._policy is None:
+            with _redis_errors_as_unavailable():
+                self._policy = lifetimes.load_policy()
+        return self._policy
+
     # --- SessionBase hooks ---------------------------------------------------------------
     def load(self) -> dict[str, Any]:
         session_key = self.cache_key
         record_keys = {name: self.record_key(name) for name in ATTACHED_RECORDS}
         with _redis_errors_as_unavailable():
-            found = self._cache.get_many([session_key, *record_keys.values()])
+            found = self._cache.get_many(
+                [session_key, *record_keys.values(), lifetimes.POLICY_CACHE_KEY]
+            )
+        self._policy = lifetimes.policy_from_cache_value(found.get(lifetimes.POLICY_CACHE_KEY))
         data = found.get(session_key)
         if data is None:
             # Unknown or expired key: start afresh, as the stock backend does.
@@ -118,14 +133,32 @@ class SessionStore(CacheSessionStore):
         with _redis_errors_as_unavailable():
             return super().exists(session_key)
 
+    def get_session_cookie_age(self) -> int:
+        # After login the session policy sets the lifetime: the cookie's max-age and the Redis
+        # TTLs follow the remaining time (see accounts.lifetimes). Before login (a login in
+        # progress) SESSION_COOKIE_AGE applies.
+        activity = self._records.get("activity") if self.session_key else None
+        if isinstance(activity, dict) and "created_at" in activity:
+            return lifetimes.remaining_lifetime(
+                activity["created_at"], activity["last_activity"], self.policy(), lifetimes.now()
+            )
+        return super().get_session_cookie_age()
+
     def delete(self, session_key: str | None = None) -> None:
         key = session_key or self.session_key
         if key is None:
             return
         with _redis_errors_as_unavailable():
+            activity = (
+                self._records.get("activity")
+                if key == self.session_key
+                else self._cache.get(self.record_key("activity", key))
+            )
             self._cache.delete_many(
                 [self.cache_key_prefix + key, *(self.record_key(n, key) for n in ATTACHED_RECORDS)]
             )
+            if isinstance(activity, dict) and activity.get("user_id"):
+                unindex_session(activity["user_id"], key, activity.get("sid"))
         if key == self.session_key:
             self._records = {}
 

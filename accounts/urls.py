@@ -10,5 +10,7 @@ urlpatterns = [
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("auth/session/", pages.session_info, name="session"),
     path("account/", pages.account, name="account"),
+    path("account/session/", pages.session_page, name="session_page"),
+    path("account/session/end/", pages.end_other_session, name="end_other_session"),
     path("", pages.home, name="home"),
 ]

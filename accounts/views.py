@@ -21,7 +21,9 @@ from accounts.backends import callback_url
 from accounts.conf import accounts_settings
 from accounts.discovery import provider_metadata
 from accounts.exceptions import LoginFailed, ProviderError, ProviderUnavailable
+from accounts.lifetimes import note_refresh_token_lifetime
 from accounts.redirects import safe_next_path
+from accounts.revocation import revoke_refresh_token
 from accounts.tokens import TokenRecord, load_tokens, store_tokens
 
 logger = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
         # After login(), never before: login() cycles the key or flushes another user's session.
         record = TokenRecord.from_token_response(request.oidc_token_response, request.oidc_claims)
         store_tokens(request.session, record)
+        note_refresh_token_lifetime(record)
         logger.info("login: user %s", self.user.pk)
         return HttpResponseRedirect(self.success_url)
 
@@ -137,6 +140,10 @@ class LogoutView(OIDCLogoutView):  # type: ignore[misc]
         record = load_tokens(request.session) if request.user.is_authenticated else None
         # The local session is cleared first and always, whatever the provider does next.
         auth.logout(request)
+        if record is not None and record.refresh_token:
+            # Provider logout alone leaves offline_access refresh tokens valid (oidc-provider
+            # keeps them, as Auth0 does): revoke ours so a copy of it is worth nothing.
+            revoke_refresh_token(record.refresh_token)
         destination = accounts_settings.SITE_URL + "/"
         if record is None:
             return HttpResponseRedirect("/")

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionLifetimeMiddleware",
     "accounts.middleware.TokenRefreshMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -81,6 +82,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: sessions and shared state --------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Every key this site writes starts with this, so several sites can share one Redis.
+REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "bff")
 _redis_options = {
     "CLIENT_CLASS": "django_redis.client.DefaultClient",
     # JSON, not pickle: a value read back from Redis never runs code.
@@ -95,17 +98,20 @@ CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "bff",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
         "OPTIONS": _redis_options,
     },
     "sessions": {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": "bff",
+        "KEY_PREFIX": REDIS_KEY_PREFIX,
         "OPTIONS": _redis_options,
     },
 }
 SESSION_ENGINE = "accounts.session_store"
+# Only sessions before login (a login in progress) live this long; after login the session
+# policy, edited in the admin, sets the lifetime.
+SESSION_COOKIE_AGE = 3600
 SESSION_CACHE_ALIAS = "sessions"
 
 # --- Cookies: security follows the public URL -------------------------------------------------

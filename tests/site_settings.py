@@ -1,14 +1,12 @@
 """Settings for a gunicorn site under test: production settings plus test-only switches.
 
-The refresh tests use access tokens that live 5 s, so the skew must be shorter than that, and one
-test turns the refresh lock off to show the race it prevents.
+One test turns the refresh lock off to show the race it prevents.
 """
 
 import os
 
 from config.settings import *  # noqa: F403
 
-OIDC_REFRESH_SKEW = int(os.environ.get("TEST_REFRESH_SKEW", "1"))
 OIDC_REFRESH_LOCK = os.environ.get("TEST_REFRESH_LOCK", "1") == "1"
 
 if "TEST_OIDC_TIMEOUT" in os.environ:

@@ -132,13 +132,22 @@ class Provider:
 class Site:
     """The project under gunicorn, as in production: DEBUG off, its own SQLite file."""
 
-    def __init__(self, provider: Provider, port: int, *, workers: int = 2, **env: str) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        port: int,
+        *,
+        workers: int = 2,
+        policy: dict[str, str] | None = None,
+        **env: str,
+    ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         ARTIFACTS.mkdir(exist_ok=True)
         db = ARTIFACTS / f"site-{port}.sqlite3"
         db.unlink(missing_ok=True)
         self.workers = workers
+        self.policy = policy or {}
         self.access_log = ARTIFACTS / f"site-{port}-access.log"
         self.access_log.unlink(missing_ok=True)
         self.env = {
@@ -149,6 +158,8 @@ class Site:
             "SITE_URL": self.url,
             "DATABASE_URL": f"sqlite:///{db}",
             "REDIS_URL": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+            # Its own key prefix: each site under test has its own session policy in Redis.
+            "REDIS_KEY_PREFIX": f"site{port}",
             "OIDC_ISSUER": provider.issuer,
             "OIDC_CLIENT_ID": provider.client_id,
             "OIDC_CLIENT_SECRET": provider.client_secret,
@@ -164,6 +175,8 @@ class Site:
             env=self.env,
             check=True,
         )
+        if self.policy:
+            self.set_policy(**self.policy)
         self.process = Process(
             f"site-{self.port}",
             [
@@ -196,6 +209,17 @@ class Site:
         )
         wait_until(self._ready, 30, f"the site on {self.url}")
         return self
+
+    def set_policy(self, **values: str) -> None:
+        """Change the session policy, as an admin would (``manage.py session_policy``)."""
+        args = [f"--{name.replace('_', '-')}={value}" for name, value in values.items()]
+        subprocess.run(
+            [sys.executable, "manage.py", "session_policy", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+        )
 
     def _ready(self) -> bool:
         assert self.process is not None
@@ -388,3 +412,13 @@ def log_in_with_requests(site_url: str, username: str = "alice") -> requests.Ses
     done = http.get(callback, allow_redirects=False, timeout=10)
     assert done.status_code == 302, done.text[:500]
     return http
+
+
+def leftover_keys(redis_client) -> list[bytes]:
+    """Keys in the test Redis database besides the shared session policy: what a session left."""
+    return sorted(k for k in redis_client.keys("*") if not k.endswith(b":session-policy"))
+
+
+def redis_dump(redis_client) -> bytes:
+    """Everything in the test Redis database, serialized: what a dump or a replica would hold."""
+    return b"".join(redis_client.dump(k) or b"" for k in redis_client.keys("*"))

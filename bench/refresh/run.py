@@ -128,7 +128,7 @@ def main() -> None:
     settings = {"DJANGO_SETTINGS_MODULE": "bench.refresh.settings"}
     with_mw = Site(fast, with_port, **settings).start()
     without_mw = Site(fast, without_port, BENCH_WITHOUT_REFRESH="1", **settings).start()
-    herd_site = Site(slow, herd_port, DJANGO_SETTINGS_MODULE="tests.site_settings").start()
+    herd_site = Site(slow, herd_port, policy={"refresh_skew": "1s"}).start()
     try:
         print(
             f"# machine: {machine()}, "

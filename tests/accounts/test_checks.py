@@ -121,7 +121,7 @@ def test_e014_refresh_middleware_before_authentication(settings):
     settings.MIDDLEWARE = order
     messages = checks.check_middleware_order(None)
     assert ids(messages) == {"accounts.E014"}
-    assert "must come after" in messages[0].msg
+    assert "out of order" in messages[0].msg
 
 
 def test_e015_error_middleware_missing(settings):
@@ -129,3 +129,12 @@ def test_e015_error_middleware_missing(settings):
         m for m in settings.MIDDLEWARE if m != "accounts.middleware.AccountsErrorMiddleware"
     ]
     assert ids(checks.check_middleware_order(None)) == {"accounts.E015"}
+
+
+def test_e013_lifetime_middleware_missing(settings):
+    settings.MIDDLEWARE = [
+        m for m in settings.MIDDLEWARE if m != "accounts.middleware.SessionLifetimeMiddleware"
+    ]
+    messages = checks.check_middleware_order(None)
+    assert ids(messages) == {"accounts.E013"}
+    assert "SessionLifetimeMiddleware" in messages[0].msg

@@ -11,7 +11,7 @@ import requests
 from django.contrib.auth.models import User
 
 from accounts.models import OIDCIdentity
-from tests.stack import sign_in_at_provider, stored_token_records
+from tests.stack import redis_dump, sign_in_at_provider, stored_token_records
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -79,7 +79,7 @@ def test_tokens_live_in_redis_beside_the_session_encrypted_not_in_the_cookie(
     assert tokens["access_token_expires_at"] > tokens["obtained_at"]
     secrets = (tokens["access_token"], tokens["id_token"], tokens["refresh_token"])
     # Nothing in Redis holds a token in clear: a dump or a replica shows none.
-    dump = b"".join(redis_client.get(k) or b"" for k in redis_client.keys("*"))
+    dump = redis_dump(redis_client)
     for token in secrets:
         assert token.encode() not in dump
         assert token.split(".")[-1][:20].encode() not in dump

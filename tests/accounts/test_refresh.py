@@ -16,7 +16,7 @@ from cryptography.fernet import Fernet
 from accounts.session_store import SessionStore
 from accounts.signals import session_ended, tokens_refreshed
 from accounts.tokens import load_tokens, store_tokens
-from tests.stack import sign_in_at_provider, stored_token_records
+from tests.stack import leftover_keys, redis_dump, sign_in_at_provider, stored_token_records
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
@@ -121,7 +121,7 @@ def test_refresh_rejected_by_provider_ends_session_and_page_goes_to_login(
     response = logged_in.get("/account/?tab=1")
     assert response.status_code == 302
     assert response["Location"] == "/auth/login/?next=%2Faccount%2F%3Ftab%3D1"
-    assert redis_client.keys("*") == []
+    assert leftover_keys(redis_client) == []
     assert signals["ended"] == ["refresh_token_rejected"]
     assert provider.stats()["refresh_grants"] == 1  # no retry loop
 
@@ -196,7 +196,7 @@ def test_a_record_no_key_can_read_ends_the_session_cleanly(
     response = logged_in.get("/account/")
     assert response.status_code == 302
     assert response["Location"].startswith("/auth/login/")
-    assert redis_client.keys("*") == []
+    assert leftover_keys(redis_client) == []
     assert signals["ended"] == ["token_record_unreadable"]
 
 
@@ -204,7 +204,7 @@ def test_redis_dump_shows_no_token_in_clear(logged_in, redis_client):
     expire_access_token(logged_in)
     logged_in.get("/account/")
     (record,) = stored_token_records(redis_client).values()
-    dump = b"".join(redis_client.dump(k) or b"" for k in redis_client.keys("*"))
+    dump = redis_dump(redis_client)
     for token in (record["access_token"], record["id_token"], record["refresh_token"]):
         assert token.encode() not in dump
     assert json.loads(redis_client.get(next(iter(redis_client.keys("*:tokens"))))).startswith(

@@ -36,7 +36,14 @@ def slow_provider(ports):
 
 
 def site(provider, port, **env):
-    return Site(provider, port, DJANGO_SETTINGS_MODULE="tests.site_settings", **env).start()
+    # Tokens live 5 s here, so the refresh skew (60 s by default) must be shorter.
+    return Site(
+        provider,
+        port,
+        DJANGO_SETTINGS_MODULE="tests.site_settings",
+        policy={"refresh_skew": "1s"},
+        **env,
+    ).start()
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from accounts.discovery import ProviderMetadata
 from accounts.session_store import SessionStore
 from accounts.tokens import TokenRecord, load_tokens, store_tokens
+from tests.stack import leftover_keys
 from tests.token_factory import CLIENT_ID, ISSUER, JWKS_URI, claims
 
 pytestmark = pytest.mark.django_db
@@ -171,7 +172,7 @@ def test_new_id_token_for_someone_else_ends_the_session(
     response = api_get(client)
     assert response.status_code == 401
     assert response.json()["error"] == "session_expired"
-    assert redis_client.keys("*") == []
+    assert leftover_keys(redis_client) == []
 
 
 def test_id_token_with_audience_as_array_is_the_same_audience(client, session, endpoint, key):
@@ -188,7 +189,7 @@ def test_invalid_grant_ends_the_session_without_retrying(client, session, endpoi
     assert response.status_code == 401
     assert response.json()["error"] == "session_expired"
     assert len(endpoint.requests) == 1
-    assert redis_client.keys("*") == []
+    assert leftover_keys(redis_client) == []
 
 
 @pytest.mark.parametrize("error", ["invalid_client", "unauthorized_client"])

@@ -6,7 +6,7 @@ import json
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.stack import stored_token_records
+from tests.stack import redis_dump, stored_token_records
 
 pytestmark = pytest.mark.e2e
 
@@ -63,7 +63,7 @@ def test_log_in_reload_and_log_out(page, site, redis_client):
     tokens = token_record(redis_client)
     secrets = [tokens["access_token"], tokens["id_token"], tokens["refresh_token"]]
     assert all(secrets)
-    dump = b"".join(redis_client.get(k) or b"" for k in redis_client.keys("*"))
+    dump = redis_dump(redis_client)
     assert not any(s.encode() in dump for s in secrets)
     # ...and no cookie the browser holds, for any site, carries any of them.
     cookies = page.context.cookies()

@@ -1,0 +1,150 @@
+"""The two clocks of a session, and the policy that sets them.
+
+A session ends at ``min(created_at + absolute_lifetime, last_activity + inactivity_timeout)``,
+computed on every request against the *current* policy: an admin who shortens a lifetime ends
+existing sessions on their next request, not only new ones.
+
+The policy lives in the database (``SessionPolicy``, edited in the admin) and is published to
+Redis on every change; the session store fetches it in the same ``MGET`` as the session, so
+reading it costs no extra round trip and every process sees a change at once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.core.cache import caches
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from accounts.conf import accounts_settings
+from accounts.models import SessionPolicy
+
+POLICY_CACHE_KEY = "session-policy"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The policy in seconds, as cached in Redis."""
+
+    absolute_lifetime: float
+    inactivity_timeout: float
+    activity_interval: float
+    refresh_skew: float
+    refresh_token_lifetime: float | None
+
+    @classmethod
+    def from_model(cls, row: SessionPolicy) -> Policy:
+        return cls(
+            absolute_lifetime=row.absolute_lifetime.total_seconds(),
+            inactivity_timeout=row.inactivity_timeout.total_seconds(),
+            activity_interval=row.activity_interval.total_seconds(),
+            refresh_skew=row.refresh_skew.total_seconds(),
+            refresh_token_lifetime=(
+                row.refresh_token_lifetime.total_seconds() if row.refresh_token_lifetime else None
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    absolute: float
+    inactivity: float
+
+    @property
+    def expires_at(self) -> float:
+        return min(self.absolute, self.inactivity)
+
+    @property
+    def reason(self) -> str:
+        """Which clock ends the session: the word ``session_ended`` carries."""
+        return "absolute_lifetime" if self.absolute <= self.inactivity else "inactivity_timeout"
+
+
+def deadlines(created_at: float, last_activity: float, policy: Policy) -> Deadlines:
+    return Deadlines(
+        absolute=created_at + policy.absolute_lifetime,
+        inactivity=last_activity + policy.inactivity_timeout,
+    )
+
+
+def remaining_lifetime(created_at: float, last_activity: float, policy: Policy, now: float) -> int:
+    """Whole seconds left, for the cookie's max-age and the Redis keys' TTL (never below 1)."""
+    return max(1, int(deadlines(created_at, last_activity, policy).expires_at - now))
+
+
+def policy_from_cache_value(value: Any) -> Policy | None:
+    if isinstance(value, dict):
+        try:
+            return Policy(**value)
+        except TypeError:
+            return None
+    return None
+
+
+def load_policy() -> Policy:
+    """The policy from the database, published to Redis for the session store to prefetch."""
+    row, _ = SessionPolicy.objects.get_or_create(pk=1)
+    policy = Policy.from_model(row)
+    caches[accounts_settings.SESSION_CACHE_ALIAS].set(POLICY_CACHE_KEY, policy.to_json(), None)
+    return policy
+
+
+@receiver(post_save, sender=SessionPolicy)
+def _publish_policy(sender: type[SessionPolicy], instance: SessionPolicy, **kwargs: Any) -> None:
+    caches[accounts_settings.SESSION_CACHE_ALIAS].set(
+        POLICY_CACHE_KEY, Policy.from_model(instance).to_json(), None
+    )
+
+
+OBSERVED_REFRESH_LIFETIME_KEY = "observed-refresh-token-lifetime"
+
+
+def note_refresh_token_lifetime(record: Any) -> None:
+    """Remember the refresh token lifetime the provider announced (``refresh_expires_in``),
+    for the advice below. Written only when a login brings a new value."""
+    if record.refresh_token_expires_at is None:
+        return
+    lifetime = round(record.refresh_token_expires_at - record.obtained_at)
+    cache = caches[accounts_settings.SESSION_CACHE_ALIAS]
+    if cache.get(OBSERVED_REFRESH_LIFETIME_KEY) != lifetime:
+        cache.set(OBSERVED_REFRESH_LIFETIME_KEY, lifetime, None)
+
+
+def lifetime_advice(policy: Policy) -> str | None:
+    """The seed's rule: the session must not outlive its refresh token. None when it does not."""
+    observed = caches[accounts_settings.SESSION_CACHE_ALIAS].get(OBSERVED_REFRESH_LIFETIME_KEY)
+    refresh_lifetime, source = (
+        (float(observed), "the provider's refresh_expires_in")
+        if observed
+        else (policy.refresh_token_lifetime, "the refresh token lifetime entered here")
+    )
+    if refresh_lifetime is None or policy.absolute_lifetime <= refresh_lifetime:
+        return None
+    session, refresh = human_duration(policy.absolute_lifetime), human_duration(refresh_lifetime)
+    return (
+        f"The absolute session lifetime ({session}) is longer than the refresh token's lifetime "
+        f"({refresh}, from {source}). Sessions will outlive their refresh token: once it expires "
+        "the access token cannot be renewed, and users are sent to log in again in the middle of "
+        f"a session. Set the absolute lifetime to {refresh} or less, or lengthen the refresh "
+        "token's lifetime at the provider."
+    )
+
+
+def human_duration(seconds: float) -> str:
+    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+    for name, size in units:
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {name}{'s' if count != 1 else ''}"
+    return f"{seconds:g} seconds"
+
+
+def now() -> float:
+    """The clock the lifetime code reads; tests replace it."""
+    return time.time()

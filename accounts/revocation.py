@@ -1,0 +1,37 @@
+"""Telling the provider a refresh token is no longer needed (RFC 7009).
+
+Used when a session ends on purpose (logout, an admin's or the user's revocation). A failure is
+logged and never blocks what the user asked for: the session ends here either way.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from accounts.backends import client_credentials
+from accounts.discovery import provider_metadata
+from accounts.exceptions import ProviderUnavailable
+from accounts.provider_http import provider_post_form
+
+logger = logging.getLogger(__name__)
+
+
+def revoke_refresh_token(refresh_token: str) -> bool:
+    """True when the provider confirmed (RFC 7009: 200, also for a token it did not know)."""
+    try:
+        endpoint = provider_metadata().revocation_endpoint
+        if not endpoint:
+            return False
+        response = provider_post_form(
+            endpoint,
+            {"token": refresh_token, "token_type_hint": "refresh_token"},
+            auth=client_credentials(),
+        )
+    except ProviderUnavailable:
+        logger.warning("refresh token revocation failed: provider unavailable")
+        return False
+    if response.status_code != 200:
+        # 503 means "try later" (RFC 7009 2.2.1); there is no later for an ended session.
+        logger.warning("refresh token revocation answered %s", response.status_code)
+        return False
+    return True

@@ -1,0 +1,141 @@
+"""The session timeline shown at /account/session/: each deadline, placed on an SVG axis, with a
+plain sentence saying what happens then. Pure functions of the records and the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from accounts.activity import SessionActivity
+from accounts.lifetimes import Policy, deadlines
+from accounts.lifetimes import human_duration as human
+from accounts.tokens import TokenRecord
+
+WIDTH = 720
+LEFT = 170  # room for the labels
+ROW = 30
+
+
+@dataclass(frozen=True)
+class Mark:
+    key: str
+    label: str
+    at: float | None
+    sentence: str
+    x: float = 0.0
+    y: float = 0.0
+
+    @property
+    def when(self) -> str:
+        return _stamp(self.at) if self.at is not None else "unknown"
+
+
+def timeline(
+    record: TokenRecord | None, activity: SessionActivity, policy: Policy, now: float
+) -> tuple[list[Mark], float, int]:
+    """The marks (in display order), the x of "now", and the picture's height."""
+    clocks = deadlines(activity.created_at, activity.last_activity, policy)
+    marks = [
+        Mark("now", "Now", now, f"It is now {_stamp(now)}."),
+        _access(record, policy, now),
+        _id_token(record, now),
+        _refresh(record, now),
+        Mark(
+            "absolute",
+            "Session (absolute)",
+            clocks.absolute,
+            f"Your session ends {_stamp(clocks.absolute)} at the latest "
+            f"({_in(clocks.absolute, now)}), {human(policy.absolute_lifetime)} after you logged "
+            "in, however active you are.",
+        ),
+        Mark(
+            "inactivity",
+            "Session (inactivity)",
+            clocks.inactivity,
+            f"If you make no request, your session ends {_stamp(clocks.inactivity)} "
+            f"({_in(clocks.inactivity, now)}): {human(policy.inactivity_timeout)} after your "
+            f"last recorded activity, which is noted every {human(policy.activity_interval)}.",
+        ),
+    ]
+    known = [m.at for m in marks if m.at is not None]
+    start, end = min([activity.created_at, *known]), max(known)
+    span = max(end - start, 1.0)
+
+    def x(at: float) -> float:
+        return round(LEFT + (WIDTH - LEFT - 20) * (at - start) / span, 1)
+
+    placed = [
+        Mark(m.key, m.label, m.at, m.sentence, x(m.at) if m.at is not None else 0.0, 20 + i * ROW)
+        for i, m in enumerate(marks)
+    ]
+    return placed, x(now), 20 + len(marks) * ROW
+
+
+def _access(record: TokenRecord | None, policy: Policy, now: float) -> Mark:
+    at = record.access_token_expires_at if record else None
+    if at is None:
+        sentence = (
+            "The provider did not say when your access token expires; it is renewed when an API "
+            "rejects it."
+        )
+    else:
+        sentence = (
+            f"Your access token expires {_stamp(at)} ({_in(at, now)}). It is renewed "
+            f"automatically {human(policy.refresh_skew)} before then, while your session "
+            "lasts."
+        )
+    return Mark("access", "Access token", at, sentence)
+
+
+def _id_token(record: TokenRecord | None, now: float) -> Mark:
+    at = record.id_token_expires_at if record else None
+    sentence = (
+        f"Your ID token expires {_stamp(at)} ({_in(at, now)}). That does not end your session: "
+        "it only dates the copy of your profile this site keeps."
+        if at is not None
+        else "This session holds no ID token."
+    )
+    return Mark("id", "ID token", at, sentence)
+
+
+def _refresh(record: TokenRecord | None, now: float) -> Mark:
+    at = record.refresh_token_expires_at if record else None
+    if record is None or not record.refresh_token:
+        sentence = (
+            "This session holds no refresh token: when the access token expires you log in again."
+        )
+    elif at is None:
+        sentence = (
+            "The identity provider did not say when your refresh token expires; if it expires "
+            "before your session does, you will be asked to log in again."
+        )
+    else:
+        sentence = (
+            f"Your refresh token expires {_stamp(at)} ({_in(at, now)}). After that your access "
+            "token cannot be renewed and you will be asked to log in again."
+        )
+    return Mark("refresh", "Refresh token", at, sentence)
+
+
+def _stamp(at: float) -> str:
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _in(at: float, now: float) -> str:
+    seconds = at - now
+    if abs(seconds) < 1:
+        return "now"
+    text = _duration(abs(seconds))
+    return f"in {text}" if seconds > 0 else f"{text} ago"
+
+
+def _duration(seconds: float) -> str:
+    parts = []
+    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count = int(seconds // size)
+        if count:
+            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
+            seconds -= count * size
+        if len(parts) == 2:
+            break
+    return " ".join(parts) or "0 seconds"
