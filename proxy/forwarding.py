@@ -1,7 +1,8 @@
-"""Sending a request upstream and streaming the answer back, over one pool per process.
+"""Sending a request upstream and streaming the answer back, over kept-alive connections.
 
-One ``urllib3.PoolManager`` is shared by every thread of a worker: connections to an upstream
-are kept alive and reused (a new TCP connection per call costs more than the rest of the proxy).
+One urllib3 connection pool per upstream origin is shared by every thread of a worker:
+connections are kept alive and reused (a new TCP connection per call costs more than the rest
+of the proxy).
 ``requests`` is not used on this path: its per-call overhead is about a quarter of the proxy's
 own time. Redirects are never followed and urllib3's own retries are off; the one retry
 described in ``send`` is the only one.
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import urllib3
+from urllib3.connectionpool import connection_from_url
 from urllib3.exceptions import (
     ConnectTimeoutError,
     HTTPError,
@@ -32,42 +34,48 @@ logger = logging.getLogger(__name__)
 # RFC 9110 §9.2.2: repeating these has the same effect as sending them once.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
-_pool: urllib3.PoolManager | None = None
-_pool_lock = threading.Lock()
+_pools: dict[str, urllib3.HTTPConnectionPool] = {}
+_pools_lock = threading.Lock()
 
 
-def upstream_pool() -> urllib3.PoolManager:
-    """The process's pool, made on first use: after gunicorn forks, so no worker shares a
-    socket with another."""
-    global _pool
-    if _pool is None:
-        with _pool_lock:
-            if _pool is None:
-                _pool = urllib3.PoolManager(
-                    num_pools=32, maxsize=proxy_settings.PROXY_POOL_MAXSIZE, block=False
+def upstream_pool(upstream: Upstream) -> urllib3.HTTPConnectionPool:
+    """The process's connection pool for ``upstream``'s origin, made on first use: after
+    gunicorn forks, so no worker shares a socket with another.
+
+    One pool per origin, kept for the life of the process: the allow-list bounds how many
+    there are, and a PoolManager would parse the URL and look the pool up on every call.
+    """
+    pool = _pools.get(upstream.origin)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(upstream.origin)
+            if pool is None:
+                pool = connection_from_url(
+                    upstream.origin, maxsize=proxy_settings.PROXY_POOL_MAXSIZE, block=False
                 )
-    return _pool
+                _pools[upstream.origin] = pool
+    return pool
 
 
 def forget_pool() -> None:
     """Close every kept-alive connection (tests, and settings changes)."""
-    global _pool
-    with _pool_lock:
-        if _pool is not None:
-            _pool.clear()
-        _pool = None
+    with _pools_lock:
+        for pool in _pools.values():
+            pool.close()
+        _pools.clear()
 
 
 def send(
     upstream: Upstream,
     method: str,
-    url: str,
+    target: str,
     headers: dict[str, str],
     body: bytes | Iterator[bytes] | None,
     *,
     chunked: bool,
 ) -> urllib3.BaseHTTPResponse:
-    """Send one request; the response's body is left unread, to be streamed.
+    """Send one request for ``target`` (path and query) to ``upstream``; the response's body
+    is left unread, to be streamed.
 
     A kept-alive connection that the upstream closed while it sat in the pool fails only when it
     is used. When the request can be sent again unchanged (an idempotent method with no body or a
@@ -76,9 +84,9 @@ def send(
     replayable = not isinstance(body, Iterator) and method in IDEMPOTENT_METHODS
     for attempt in (1, 2):
         try:
-            return upstream_pool().urlopen(
+            return upstream_pool(upstream).urlopen(
                 method,
-                url,
+                target,
                 body=body,
                 headers=headers,
                 chunked=chunked,
@@ -87,9 +95,6 @@ def send(
                 timeout=upstream.timeout,
                 preload_content=False,
                 decode_content=False,
-                # The pool's own default (an absolute URL may go through an HTTP proxy) is
-                # never wanted here.
-                assert_same_host=False,
             )
         except ReadTimeoutError as exc:
             raise UpstreamTimeout(f"{upstream.name} did not answer in time.") from exc

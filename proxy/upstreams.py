@@ -86,10 +86,14 @@ class Upstream:
         # a server-sent event stream that keeps talking is never cut.
         return urllib3.Timeout(connect=self.connect_timeout, read=self.read_timeout)
 
+    def target_for(self, path: str, query: str) -> str:
+        """The request target (path and query) upstream. ``path`` must already be checked by
+        ``proxy.paths``: it starts with ``/`` or is empty."""
+        target = f"{self.base_path}{path}" or "/"
+        return f"{target}?{query}" if query else target
+
     def url_for(self, path: str, query: str) -> str:
-        """``path`` must already be checked by ``proxy.paths``: it starts with ``/`` or is empty."""
-        url = f"{self.origin}{self.base_path}{path}"
-        return f"{url}?{query}" if query else url
+        return self.origin + self.target_for(path, query)
 
 
 def parse_upstream(name: str, entry: Any) -> Upstream:

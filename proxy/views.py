@@ -12,7 +12,6 @@ import logging
 import urllib3
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.api import get_access_token
@@ -55,7 +54,7 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
     full_path = request.path
     prefix = full_path[: len(full_path) - len(decoded_path)] if decoded_path else full_path
     raw_path = check_path(split_forwarded_path(raw_request_path(environ, full_path), prefix))
-    url = upstream.url_for(raw_path, check_query(environ.get("QUERY_STRING", "")))
+    target = upstream.target_for(raw_path, check_query(environ.get("QUERY_STRING", "")))
 
     body = read_request_body(
         environ,
@@ -71,7 +70,7 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         forwarded_host=request.get_host(),
         forwarded_proto=request.scheme or "http",
     )
-    response = _send(upstream, method, url, headers, body)
+    response = _send(upstream, method, target, headers, body)
     if response.status == 401 and token is not None and body.replayable:
         # The token may have been revoked or rotated early: renew it once and try once more.
         # Whatever the second answer is goes back to the browser, so this never loops.
@@ -79,7 +78,7 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
         token = _bearer_token(request, upstream, force=True)
         headers["Authorization"] = f"Bearer {token}"
-        response = _send(upstream, method, url, headers, body)
+        response = _send(upstream, method, target, headers, body)
     return _browser_response(request, response, upstream)
 
 
@@ -105,7 +104,7 @@ def _bearer_token(request: HttpRequest, upstream: Upstream, *, force: bool) -> s
 
 
 def _send(
-    upstream: Upstream, method: str, url: str, headers: dict[str, str], body: RequestBody
+    upstream: Upstream, method: str, target: str, headers: dict[str, str], body: RequestBody
 ) -> urllib3.BaseHTTPResponse:
     length = body.content_length
     if length is not None:
@@ -113,7 +112,7 @@ def _send(
     return send(
         upstream,
         method,
-        url,
+        target,
         headers,
         body.body(),
         chunked=length is None and not body.empty,
@@ -133,23 +132,27 @@ def _browser_response(
     chunk_size = proxy_settings.PROXY_CHUNK_SIZE
     length = headers.get("Content-Length", "")
     has_body = status not in _NO_BODY_STATUSES and request.method != "HEAD"
+    # The answer depends on whose session cookie came with the call.
+    vary = headers.get("Vary", "")
+    if not vary:
+        headers["Vary"] = "Cookie"
+    elif vary.strip() != "*" and "cookie" not in vary.lower():
+        headers["Vary"] = f"{vary}, Cookie"
     response: HttpResponseBase
     if not has_body or (length.isdigit() and int(length) <= chunk_size):
         # A small answer (most API calls) is read whole: one write to the browser, no
         # chunked framing, and the connection goes back to the pool at once.
         data = read_whole(upstream_response, upstream=upstream.name)
-        response = HttpResponse(data, status=status, content_type=content_type)
+        response = HttpResponse(data, status=status, content_type=content_type, headers=headers)
     else:
         response = StreamingHttpResponse(
             UpstreamBody(upstream_response, upstream=upstream.name, chunk_size=chunk_size),
             status=status,
             content_type=content_type,
+            headers=headers,
         )
     if not has_body and status in _NO_BODY_STATUSES:
         del response["Content-Type"]
-    for name, value in headers.items():
-        response[name] = value
     for cookie in cookies:
         response.cookies.load(cookie)
-    patch_vary_headers(response, ("Cookie",))
     return response
