@@ -221,6 +221,24 @@ class Site:
             capture_output=True,
         )
 
+    def create_superuser(self, username: str, password: str) -> None:
+        subprocess.run(
+            [
+                sys.executable,
+                "manage.py",
+                "createsuperuser",
+                "--noinput",
+                "--username",
+                username,
+                "--email",
+                f"{username}@example.test",
+            ],
+            cwd=ROOT,
+            env={**self.env, "DJANGO_SUPERUSER_PASSWORD": password},
+            check=True,
+            capture_output=True,
+        )
+
     def _ready(self) -> bool:
         assert self.process is not None
         if not self.process.alive():

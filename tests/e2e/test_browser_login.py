@@ -4,37 +4,11 @@ the site under gunicorn, the local provider and Redis."""
 import json
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.stack import redis_dump, stored_token_records
 
 pytestmark = pytest.mark.e2e
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",  # the test run is root
-    "--disable-gpu",
-    # The machine has no network beyond loopback; these stop Chromium's background calls home.
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context()
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 def token_record(redis_client):

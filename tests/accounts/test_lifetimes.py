@@ -1,0 +1,81 @@
+"""The lifetime rules as pure functions, and the policy's validation, with a fixed clock."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accounts.lifetimes import Policy, deadlines, human_duration, remaining_lifetime
+from accounts.models import SessionPolicy
+
+DAY = 86400.0
+POLICY = Policy(
+    absolute_lifetime=7 * DAY,
+    inactivity_timeout=DAY,
+    activity_interval=60,
+    refresh_skew=60,
+    refresh_token_lifetime=None,
+)
+
+
+def test_an_active_session_ends_at_its_absolute_lifetime():
+    created = 1_000_000.0
+    last_activity = created + 7 * DAY - 10  # active a moment ago
+    clocks = deadlines(created, last_activity, POLICY)
+    assert clocks.expires_at == created + 7 * DAY
+    assert clocks.reason == "absolute_lifetime"
+
+
+def test_an_idle_session_ends_at_its_inactivity_timeout():
+    created = 1_000_000.0
+    clocks = deadlines(created, created + 3600, POLICY)
+    assert clocks.expires_at == created + 3600 + DAY
+    assert clocks.reason == "inactivity_timeout"
+
+
+def test_remaining_lifetime_is_what_the_cookie_and_ttl_get():
+    created = 1_000_000.0
+    assert remaining_lifetime(created, created, POLICY, now=created + 100) == DAY - 100
+    # Never zero or negative: Redis would keep a key with TTL 0 forever or reject it.
+    assert remaining_lifetime(created, created, POLICY, now=created + 2 * DAY) == 1
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(604800, "7 days"), (86400, "1 day"), (5400, "90 minutes"), (61, "61 seconds")],
+)
+def test_durations_read_as_people_say_them(seconds, text):
+    assert human_duration(seconds) == text
+
+
+def policy_row(**overrides):
+    values = {
+        "absolute_lifetime": timedelta(days=7),
+        "inactivity_timeout": timedelta(days=1),
+        "activity_interval": timedelta(seconds=60),
+        "refresh_skew": timedelta(seconds=60),
+    }
+    values.update(overrides)
+    return SessionPolicy(**values)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("absolute_lifetime", timedelta(0), "longer than zero"),
+        ("inactivity_timeout", timedelta(seconds=-5), "longer than zero"),
+        ("activity_interval", timedelta(0), "longer than zero"),
+        ("refresh_skew", timedelta(seconds=-1), "not be negative"),
+        ("refresh_token_lifetime", timedelta(0), "longer than zero"),
+        ("inactivity_timeout", timedelta(days=8), "longer than the absolute lifetime"),
+        ("activity_interval", timedelta(days=1), "shorter than the inactivity timeout"),
+    ],
+)
+def test_nonsense_is_refused_with_a_message_on_its_field(field, value, message):
+    with pytest.raises(ValidationError) as error:
+        policy_row(**{field: value}).clean()
+    assert message in " ".join(error.value.message_dict[field])
+
+
+def test_sensible_values_pass():
+    policy_row(refresh_token_lifetime=timedelta(days=30)).clean()

@@ -1,0 +1,343 @@
+"""Session lifetimes enforced on every request, against real Redis and the real provider, with
+the lifetime code's clock under the test's control."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import redis.connection
+import requests
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.test import Client
+
+from accounts import checks, lifetimes
+from accounts.models import SessionPolicy
+from accounts.session_index import session_key_for_sid, user_key
+from accounts.session_store import SessionStore
+from accounts.signals import session_ended
+from accounts.tokens import load_tokens
+from tests.stack import leftover_keys, sign_in_at_provider
+
+pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+
+CALLBACK = "http://testserver/auth/callback/"
+DAY = 86400
+
+
+class Clock:
+    def __init__(self, start):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    import time
+
+    c = Clock(time.time())
+    monkeypatch.setattr(lifetimes, "now", c)
+    return c
+
+
+@pytest.fixture
+def ended():
+    reasons = []
+
+    def receiver(sender, reason, **kwargs):
+        reasons.append(reason)
+
+    session_ended.connect(receiver)
+    yield reasons
+    session_ended.disconnect(receiver)
+
+
+def login(client, username="alice", user_agent="TestBrowser/1.0"):
+    start = client.get("/auth/login/")
+    callback = sign_in_at_provider(
+        requests.Session(), start["Location"], username, stop_at=CALLBACK
+    )
+    assert client.get(callback, HTTP_USER_AGENT=user_agent).status_code == 302
+
+
+def set_policy(**values):
+    policy = SessionPolicy.objects.get(pk=1)
+    for name, value in values.items():
+        setattr(policy, name, value)
+    policy.full_clean()
+    policy.save()
+
+
+@pytest.fixture
+def alice(client, oidc_settings, clock):
+    login(client)
+    return client
+
+
+def test_inactivity_ends_the_session(alice, clock, ended, redis_client):
+    clock.advance(DAY - 5)
+    assert alice.get("/account/").status_code == 200  # still inside the timeout: active again
+    clock.advance(DAY - 5)
+    assert alice.get("/account/").status_code == 200
+    clock.advance(DAY + 1)
+    response = alice.get("/account/")
+    assert response.status_code == 302
+    assert response["Location"] == "/auth/login/?next=%2Faccount%2F"
+    assert ended == ["inactivity_timeout"]
+    assert leftover_keys(redis_client) == []
+
+
+def test_an_active_session_still_ends_at_the_absolute_lifetime(alice, clock, ended):
+    for _ in range(7):
+        clock.advance(DAY - 60)
+        assert alice.get("/account/").status_code == 200
+    clock.advance(DAY - 60)
+    response = alice.get("/auth/session/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 401
+    assert response.json()["error"] == "session_expired"
+    assert ended == ["absolute_lifetime"]
+
+
+def test_shortening_the_policy_ends_existing_sessions_on_their_next_request(alice, clock, ended):
+    clock.advance(3600)
+    assert alice.get("/account/").status_code == 200
+    set_policy(absolute_lifetime=timedelta(minutes=30), inactivity_timeout=timedelta(minutes=10))
+    assert alice.get("/account/").status_code == 302
+    assert ended == ["absolute_lifetime"]
+
+
+def test_activity_is_written_at_most_once_per_interval(alice, clock, monkeypatch):
+    commands = []
+    original = redis.connection.Connection.send_command
+
+    def counting(self, *args, **kwargs):
+        commands.append(args[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_command", counting)
+    clock.advance(59)
+    alice.get("/account/")
+    alice.get("/account/")
+    assert commands == ["MGET", "MGET"]  # nothing written: inside the 60 s interval
+
+    commands.clear()
+    clock.advance(2)
+    response = alice.get("/account/")
+    assert "SET" in commands  # the activity record
+    # The cookie is sent again, its max-age following the inactivity deadline.
+    assert response.cookies["sessionid"]["max-age"] == DAY
+
+
+def test_keys_ttl_follow_the_remaining_lifetime(alice, clock, redis_client):
+    key = alice.cookies["sessionid"].value
+    ttls = {k: redis_client.ttl(k) for k in redis_client.keys(f"*{key}*")}
+    assert len(ttls) == 3  # the session, its tokens, its activity
+    assert all(DAY - 5 <= ttl <= DAY for ttl in ttls.values()), ttls
+    assert DAY - 5 <= redis_client.ttl(user_key(User.objects.get().pk)) <= DAY
+
+
+def test_the_index_knows_the_users_sessions_and_the_providers_sid(alice, redis_client):
+    store = SessionStore(alice.cookies["sessionid"].value)
+    sid = load_tokens(store).claims["sid"]
+    assert session_key_for_sid(sid) == store.session_key
+    members = redis_client.smembers(user_key(User.objects.get().pk))
+    assert members == {store.session_key.encode()}
+
+
+def test_logout_removes_every_record_and_index_entry(alice, redis_client):
+    alice.post("/auth/logout/")
+    assert leftover_keys(redis_client) == []
+
+
+@pytest.fixture
+def admin_client(db):
+    admin = User.objects.create_superuser("admin", "admin@example.test", "x")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+POLICY_FORM = {
+    "absolute_lifetime": "7 00:00:00",
+    "inactivity_timeout": "1 00:00:00",
+    "activity_interval": "00:01:00",
+    "refresh_skew": "00:01:00",
+    "refresh_token_lifetime": "",
+}
+
+
+def test_admin_form_change_ends_sessions_and_is_logged_with_values(
+    alice, admin_client, clock, ended
+):
+    for _ in range(6):  # two hours of activity, fine under the default policy
+        clock.advance(20 * 60)
+        assert alice.get("/account/").status_code == 200
+    form = {**POLICY_FORM, "absolute_lifetime": "01:00:00", "inactivity_timeout": "00:30:00"}
+    response = admin_client.post("/admin/accounts/sessionpolicy/1/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = LogEntry.objects.get()
+    assert entry.user.username == "admin"
+    message = entry.get_change_message()
+    assert "Absolute lifetime: 7 days, 0:00:00 -> 1:00:00" in message
+    assert "Inactivity timeout: 1 day, 0:00:00 -> 0:30:00" in message
+    assert alice.get("/account/").status_code == 302
+    assert ended == ["absolute_lifetime"]
+
+
+def test_admin_form_refuses_nonsense_per_field(admin_client):
+    form = {**POLICY_FORM, "inactivity_timeout": "8 00:00:00", "activity_interval": "0"}
+    response = admin_client.post("/admin/accounts/sessionpolicy/1/change/", form)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "longer than the absolute lifetime" in errors["inactivity_timeout"][0]
+    assert "longer than zero" in errors["activity_interval"][0]
+
+
+def test_admin_warns_when_sessions_outlive_the_refresh_token(admin_client, redis_client):
+    set_policy(refresh_token_lifetime=timedelta(days=1))
+    page = admin_client.get("/admin/accounts/sessionpolicy/1/change/").content.decode()
+    assert "is longer than the refresh token&#x27;s lifetime (1 day" in page
+    assert "users are sent to log in again in the middle of a session" in page
+    assert [m.id for m in checks.check_session_policy_advice(None, databases=["default"])] == [
+        "accounts.W003"
+    ]
+    set_policy(refresh_token_lifetime=timedelta(days=30))
+    page = admin_client.get("/admin/accounts/sessionpolicy/1/change/").content.decode()
+    assert "is longer than the refresh token" not in page
+    assert checks.check_session_policy_advice(None, databases=["default"]) == []
+
+
+def test_the_providers_refresh_expires_in_wins_over_the_admins_value(admin_client):
+    from django.core.cache import caches
+
+    from accounts.lifetimes import OBSERVED_REFRESH_LIFETIME_KEY
+
+    set_policy(refresh_token_lifetime=timedelta(days=30))
+    caches["sessions"].set(OBSERVED_REFRESH_LIFETIME_KEY, 3600, None)
+    page = admin_client.get("/admin/accounts/sessionpolicy/1/change/").content.decode()
+    assert "(1 hour, from the provider&#x27;s refresh_expires_in)" in page
+
+
+def test_the_policy_has_one_row_that_cannot_be_added_or_deleted(admin_client):
+    assert admin_client.get("/admin/accounts/sessionpolicy/").status_code == 302
+    assert admin_client.get("/admin/accounts/sessionpolicy/add/").status_code == 403
+    assert admin_client.post("/admin/accounts/sessionpolicy/1/delete/").status_code == 403
+
+
+def test_admin_lists_live_sessions_and_ends_all_of_a_users(
+    oidc_settings, admin_client, redis_client, provider, ended
+):
+    first, second = Client(), Client()
+    login(first, user_agent="FirstBrowser/1.0")
+    login(second, user_agent="SecondBrowser/2.0")
+    refresh_tokens = [
+        load_tokens(SessionStore(c.cookies["sessionid"].value)).refresh_token
+        for c in (first, second)
+    ]
+    user_id = User.objects.get(oidc_identities__subject="alice").pk
+
+    listing = admin_client.get(f"/admin/accounts/activesession/?user={user_id}").content.decode()
+    assert "FirstBrowser/1.0" in listing
+    assert "SecondBrowser/2.0" in listing
+    assert first.cookies["sessionid"].value not in listing  # keys are credentials
+
+    session_keys = [c.cookies["sessionid"].value for c in (first, second)]
+    response = admin_client.post(
+        "/admin/accounts/activesession/revoke/", {"user": user_id, "all": "1"}
+    )
+    assert response.status_code == 302
+    # Nothing of Alice's is left; the admin's own session is.
+    left = b" ".join(leftover_keys(redis_client)).decode()
+    assert not any(key in left for key in session_keys)
+    assert user_key(user_id) not in left
+    assert ended == ["revoked_by_admin", "revoked_by_admin"]
+    for c in (first, second):
+        assert c.get("/auth/session/").json() == {"authenticated": False}
+    # The refresh tokens were revoked at the provider too.
+    token_endpoint = provider.discovery()["token_endpoint"]
+    for token in refresh_tokens:
+        answer = requests.post(
+            token_endpoint,
+            data={"grant_type": "refresh_token", "refresh_token": token},
+            auth=(provider.client_id, provider.client_secret),
+            timeout=5,
+        )
+        assert answer.json()["error"] == "invalid_grant"
+
+
+def test_admin_ends_one_session_by_handle(oidc_settings, admin_client, redis_client):
+    first, second = Client(), Client()
+    login(first)
+    login(second)
+    user_id = User.objects.get(oidc_identities__subject="alice").pk
+    listing = admin_client.get(f"/admin/accounts/activesession/?user={user_id}").content.decode()
+    handles = re.findall(r'name="handle" value="([0-9a-f]+)"', listing)
+    assert len(handles) == 2
+    admin_client.post(
+        "/admin/accounts/activesession/revoke/", {"user": user_id, "handle": handles[0]}
+    )
+    still = [c.get("/auth/session/").json()["authenticated"] for c in (first, second)]
+    assert sorted(still) == [False, True]
+
+
+def test_people_without_permission_cannot_see_or_end_sessions(oidc_settings, db):
+    staff = User.objects.create_user("staff", password="x", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    assert client.get("/admin/accounts/activesession/").status_code == 403
+    assert (
+        client.post("/admin/accounts/activesession/revoke/", {"user": "1", "all": "1"}).status_code
+        == 403
+    )
+
+
+def test_the_session_page_draws_and_explains_every_deadline(alice):
+    page = alice.get("/account/session/").content.decode()
+    for key in ("now", "access", "id", "refresh", "absolute", "inactivity"):
+        assert f'data-mark="{key}"' in page
+        assert f'data-deadline="{key}"' in page
+    assert "Your access token expires" in page
+    assert "It is renewed automatically 1 minute before then" in page
+    assert "Your ID token expires" in page
+    assert "did not say when your refresh token expires" in page
+    assert "at the latest (in 7 days), 7 days after you logged in" in page
+    assert "If you make no request, your session ends" in page
+    assert "noted every 1 minute" in page
+    assert "<svg" in page
+    assert "<script" not in page  # works without JavaScript
+
+
+def test_users_end_their_other_sessions_but_not_someone_elses(oidc_settings, redis_client):
+    mine, other_mine, theirs = Client(), Client(), Client()
+    login(mine)
+    login(other_mine)
+    login(theirs, username="bob")
+    page = mine.get("/account/session/").content.decode()
+    assert page.count('name="handle"') == 1  # the other session, not this one
+    bobs_page = theirs.get("/account/session/").content.decode()
+    assert "You have no other sessions." in bobs_page
+
+    # Bob cannot end Alice's session with her handle.
+    handle = re.search(r'name="handle" value="([0-9a-f]+)"', page)[1]
+    theirs.post("/account/session/end/", {"handle": handle})
+    assert other_mine.get("/auth/session/").json()["authenticated"] is True
+
+    mine.post("/account/session/end/", {"all": "1"})
+    assert other_mine.get("/auth/session/").json() == {"authenticated": False}
+    assert mine.get("/auth/session/").json()["authenticated"] is True
+    assert theirs.get("/auth/session/").json()["authenticated"] is True
+
+
+def test_session_policy_command_shows_and_sets(capsys):
+    call_command("session_policy", "--inactivity-timeout", "2h", "--activity-interval", "30s")
+    out = capsys.readouterr().out
+    assert "inactivity_timeout: 2:00:00" in out
+    assert "activity_interval: 0:00:30" in out
+    with pytest.raises(Exception, match="inactivity_timeout"):
+        call_command("session_policy", "--inactivity-timeout", "30d")
