@@ -3,6 +3,7 @@ plain sentence saying what happens then. Pure functions of the records and the p
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,6 +25,15 @@ class Mark:
     sentence: str
     x: float = 0.0
     y: float = 0.0
+
+    @property
+    def label_x(self) -> float:
+        # Labels of marks near the right edge go to the left of their dot.
+        return self.x - 10 if self.x > WIDTH * 0.6 else self.x + 10
+
+    @property
+    def label_anchor(self) -> str:
+        return "end" if self.x > WIDTH * 0.6 else "start"
 
     @property
     def when(self) -> str:
@@ -62,7 +72,10 @@ def timeline(
     span = max(end - start, 1.0)
 
     def x(at: float) -> float:
-        return round(LEFT + (WIDTH - LEFT - 20) * (at - start) / span, 1)
+        # A logarithmic axis: minutes-long token lifetimes and week-long sessions both stay
+        # readable on one line.
+        share = math.log1p(max(at - start, 0.0)) / math.log1p(span)
+        return round(LEFT + (WIDTH - LEFT - 20) * share, 1)
 
     placed = [
         Mark(m.key, m.label, m.at, m.sentence, x(m.at) if m.at is not None else 0.0, 20 + i * ROW)
