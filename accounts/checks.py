@@ -17,8 +17,9 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
+from accounts.presets import PRESETS
 
-KNOWN_PROVIDERS = ("generic",)
+KNOWN_PROVIDERS = tuple(PRESETS)
 
 _REQUIRED = (
     # (environment variable, accounts_settings attribute, check id)

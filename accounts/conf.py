@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from accounts.presets import Preset, preset_named
+
 # Claims that describe the person and are safe to show on pages and in /auth/session/.
 # Protocol claims (nonce, at_hash, aud, ...) stay out.
 DEFAULT_PUBLIC_CLAIMS = (
@@ -47,7 +49,16 @@ class AccountsSettings:
 
     @property
     def OIDC_SCOPES(self) -> list[str]:
-        return str(getattr(settings, "OIDC_SCOPES", "openid profile email offline_access")).split()
+        scopes = str(getattr(settings, "OIDC_SCOPES", "") or "")
+        return (scopes or self.PRESET.default_scopes).split()
+
+    @property
+    def PRESET(self) -> Preset:
+        return preset_named(self.OIDC_PROVIDER)
+
+    @property
+    def OIDC_EXTRA_AUDIENCES(self) -> list[str]:
+        return list(getattr(settings, "OIDC_EXTRA_AUDIENCES", []))
 
     @property
     def OIDC_AUDIENCE(self) -> str:

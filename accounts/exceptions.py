@@ -98,3 +98,11 @@ class TokenRecordUnreadable(AccountsError):
     status = 401
     code = "session_expired"
     title = "Your session has ended"
+
+
+class InvalidLogoutToken(AccountsError):
+    """A back-channel logout request failed validation (OpenID Back-Channel Logout 1.0 2.6)."""
+
+    status = 400
+    code = "invalid_request"
+    title = "Invalid logout token"

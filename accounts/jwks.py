@@ -39,7 +39,7 @@ class KeySetCache:
             logger.info("unknown signing key id %r: refetching the key set", kid)
             key = _select(self._keys_for(jwks_uri, force=True), kid, alg)
         if key is None:
-            raise InvalidIDToken("The ID token is signed with a key the provider does not publish.")
+            raise InvalidIDToken("The token is signed with a key the provider does not publish.")
         try:
             return jwt.PyJWK(key, algorithm=alg)
         except jwt.PyJWKError as exc:

@@ -83,7 +83,11 @@ def find_by_handle(sessions: list[LiveSession], handle: str) -> LiveSession | No
 
 
 def end_session_by_key(session_key: str, *, reason: str) -> None:
-    """Delete the session, its records and index entries; revoke its refresh token."""
+    """Delete the session, its records and index entries; revoke its refresh token.
+
+    Also after a back-channel logout: providers keep offline_access grants alive across their
+    own logout (oidc-provider and Auth0 do), and a refresh token nobody will use is a liability.
+    """
     store = SessionStore(session_key)
     try:
         tokens = load_tokens(store)

@@ -49,7 +49,13 @@ from accounts.id_token import validate_id_token
 from accounts.login_urls import login_url_for
 from accounts.provider_http import json_object, provider_post_form
 from accounts.signals import session_ended, tokens_refreshed
-from accounts.tokens import TokenRecord, load_tokens, store_tokens
+from accounts.tokens import (
+    TokenRecord,
+    access_token_expiry,
+    audience_key,
+    load_tokens,
+    store_tokens,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +95,45 @@ def force_refresh(request: HttpRequest) -> TokenRecord | None:
     return _renew(request, record, force=True)
 
 
+def token_for_api(
+    request: HttpRequest, audience: str, scope: str | None, *, force: bool = False
+) -> str | None:
+    """An access token for another API, obtained with the refresh grant and kept per audience
+    (Auth0's multi-resource refresh tokens; RFC 8707 ``resource`` elsewhere). None when the
+    session holds no tokens. The same lock and re-read apply as to the main token."""
+    record = _load(request)
+    if record is None:
+        return None
+    target = _Target(audience, scope)
+    if not force:
+        held = record.audience_token(target.key, now=time.time(), leeway=_skew(request))
+        if held:
+            return held
+    if not record.refresh_token:
+        raise TokenUnavailable("This session has no refresh token to get a token for that API.")
+    renewed = _renew(request, record, force=force, target=target)
+    return str(renewed.audience_tokens[target.key]["access_token"])
+
+
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    audience: str
+    scope: str | None
+
+    @property
+    def key(self) -> str:
+        return audience_key(self.audience, self.scope)
+
+    def parameters(self) -> dict[str, str]:
+        how = accounts_settings.PRESET.audience_parameter
+        params = {"scope": self.scope} if self.scope else {}
+        if how == "scope":
+            params["scope"] = self.scope or self.audience
+        else:
+            params[how] = self.audience
+        return params
+
+
 def end_session(request: HttpRequest, reason: str, message: str) -> NoReturn:
     """Log the user out here (the provider is told by the logout work), then raise."""
     user = request.user
@@ -111,10 +156,12 @@ def _load(request: HttpRequest, *, fresh: bool = False) -> TokenRecord | None:
         )
 
 
-def _renew(request: HttpRequest, stale: TokenRecord, *, force: bool) -> TokenRecord:
+def _renew(
+    request: HttpRequest, stale: TokenRecord, *, force: bool, target: _Target | None = None
+) -> TokenRecord:
     if not accounts_settings.OIDC_REFRESH_LOCK:
         # Only tests switch the lock off, to show what it prevents.
-        return _call_provider_and_store(request, stale)
+        return _call_provider_and_store(request, stale, target)
     session_key = request.session.session_key or ""
     with _process_lock(session_key), _redis_lock(session_key):
         fresh = _load(request, fresh=True)
@@ -123,13 +170,28 @@ def _renew(request: HttpRequest, stale: TokenRecord, *, force: bool) -> TokenRec
             raise SessionEnded(
                 "Your session has ended.", reason="logged_out", login_url=login_url_for(request)
             )
-        if fresh.access_token != stale.access_token:
-            renewed_meanwhile = force or not fresh.access_token_expired(
-                now=time.time(), leeway=_skew(request)
-            )
-            if renewed_meanwhile:
-                return fresh
-        return _call_provider_and_store(request, fresh)
+        if _renewed_meanwhile(request, stale, fresh, target, force=force):
+            return fresh
+        return _call_provider_and_store(request, fresh, target)
+
+
+def _renewed_meanwhile(
+    request: HttpRequest,
+    stale: TokenRecord,
+    fresh: TokenRecord,
+    target: _Target | None,
+    *,
+    force: bool,
+) -> bool:
+    now, skew = time.time(), _skew(request)
+    if target is None:
+        if fresh.access_token == stale.access_token:
+            return False
+        return force or not fresh.access_token_expired(now=now, leeway=skew)
+    before, after = stale.audience_tokens.get(target.key), fresh.audience_tokens.get(target.key)
+    if after is None or after == before:
+        return False
+    return force or fresh.audience_token(target.key, now=now, leeway=skew) is not None
 
 
 _process_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
@@ -183,9 +245,11 @@ def _lock_wait() -> float:
     return connect + read + _LOCK_MARGIN
 
 
-def _call_provider_and_store(request: HttpRequest, record: TokenRecord) -> TokenRecord:
+def _call_provider_and_store(
+    request: HttpRequest, record: TokenRecord, target: _Target | None
+) -> TokenRecord:
     try:
-        renewed = _exchange_refresh_token(record)
+        renewed = _exchange_refresh_token(record, target)
     except ProviderUnavailable as exc:
         raise TokenUnavailable(
             "The identity provider cannot be reached to renew your login; try again shortly."
@@ -204,15 +268,19 @@ class _RefreshRejected(Exception):
         self.reason, self.message = reason, message
 
 
-def _exchange_refresh_token(record: TokenRecord) -> TokenRecord:
-    """One refresh grant (RFC 6749 section 6), its answer checked as OIDC Core 12.2 asks."""
+def _exchange_refresh_token(record: TokenRecord, target: _Target | None) -> TokenRecord:
+    """One refresh grant (RFC 6749 section 6), its answer checked as OIDC Core 12.2 asks.
+
+    Returns the new record: for the main token, a whole new record; for another API (``target``)
+    the same record with that API's token added. Either way a rotated refresh token replaces
+    the old one, which is never sent again.
+    """
     metadata = provider_metadata()
-    assert record.refresh_token
-    response = provider_post_form(
-        metadata.token_endpoint,
-        {"grant_type": "refresh_token", "refresh_token": record.refresh_token},
-        auth=client_credentials(),
-    )
+    assert record.refresh_token  # callers check; a None here is a bug
+    form = {"grant_type": "refresh_token", "refresh_token": record.refresh_token}
+    if target is not None:
+        form.update(target.parameters())
+    response = provider_post_form(metadata.token_endpoint, form, auth=client_credentials())
     if response.status_code >= 500:
         raise ProviderUnavailable(f"The identity provider answered {response.status_code}.")
     body = json_object(response, metadata.token_endpoint)
@@ -229,14 +297,28 @@ def _exchange_refresh_token(record: TokenRecord) -> TokenRecord:
         claims = _check_refreshed_id_token(
             id_token, record.claims, metadata.issuer, metadata.jwks_uri
         )
+    # RFC 6749 section 6: no refresh_token in the answer means keep using the old one.
+    refresh_token = body.get("refresh_token") or record.refresh_token
+    now = time.time()
+    if target is not None:
+        entry = {"access_token": body["access_token"], "expires_at": access_token_expiry(body, now)}
+        return dataclasses.replace(
+            record,
+            refresh_token=refresh_token,
+            id_token=id_token,
+            claims=claims,
+            audience_tokens={**record.audience_tokens, target.key: entry},
+        )
     merged: dict[str, Any] = {
         **body,
         "id_token": id_token,
-        # RFC 6749 section 6: no refresh_token in the answer means keep using the old one.
-        "refresh_token": body.get("refresh_token") or record.refresh_token,
+        "refresh_token": refresh_token,
         "scope": body.get("scope", record.scope),
     }
-    renewed = TokenRecord.from_token_response(merged, claims)
+    renewed = dataclasses.replace(
+        TokenRecord.from_token_response(merged, claims, now=now),
+        audience_tokens=record.audience_tokens,
+    )
     if "refresh_expires_in" not in body and record.refresh_token_expires_at is not None:
         # The provider did not restate the refresh token's lifetime; the old deadline stands.
         renewed = dataclasses.replace(

@@ -36,6 +36,8 @@ class TokenRecord:
     # The verified ID token claims: the session's cache of who the user is.
     claims: dict[str, Any] = field(default_factory=dict)
     obtained_at: float = 0.0
+    # Access tokens for other APIs, by audience_key(): {"access_token": ..., "expires_at": ...}.
+    audience_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def from_token_response(
@@ -48,10 +50,7 @@ class TokenRecord:
             refresh_token=_optional_str(response.get("refresh_token")),
             token_type=str(response.get("token_type", "Bearer")),
             scope=str(response.get("scope", "")),
-            access_token_expires_at=(
-                _expires_at(response.get("expires_in"), now)
-                or _jwt_expiry(str(response["access_token"]))
-            ),
+            access_token_expires_at=access_token_expiry(response, now),
             id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
             # Non-standard but common (Keycloak, some Auth0 setups): the refresh token's lifetime.
             refresh_token_expires_at=_expires_at(response.get("refresh_expires_in"), now),
@@ -77,6 +76,27 @@ class TokenRecord:
         """True when the access token expires within ``leeway`` seconds; False if unknown."""
         expires_at = self.access_token_expires_at
         return expires_at is not None and expires_at - leeway <= now
+
+    def audience_token(self, key: str, *, now: float, leeway: float = 0) -> str | None:
+        """The access token held for another API, if it does not expire within ``leeway``."""
+        entry = self.audience_tokens.get(key)
+        if not entry:
+            return None
+        expires_at = entry.get("expires_at")
+        if expires_at is not None and expires_at - leeway <= now:
+            return None
+        return str(entry["access_token"])
+
+
+def audience_key(audience: str, scope: str | None) -> str:
+    return f"{audience} {scope}" if scope else audience
+
+
+def access_token_expiry(response: dict[str, Any], now: float) -> float | None:
+    """From ``expires_in``, else from a JWT access token's ``exp``, else unknown."""
+    return _expires_at(response.get("expires_in"), now) or _jwt_expiry(
+        str(response["access_token"])
+    )
 
 
 def store_tokens(session: SessionBase, record: TokenRecord) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts import pages, views
+from accounts import backchannel, pages, views
 
 app_name = "accounts"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("auth/callback/", views.CallbackView.as_view(), name="callback"),
     path("auth/logout/", views.LogoutView.as_view(), name="logout"),
     path("auth/session/", pages.session_info, name="session"),
+    path("auth/backchannel-logout/", backchannel.backchannel_logout, name="backchannel_logout"),
     path("account/", pages.account, name="account"),
     path("account/session/", pages.session_page, name="session_page"),
     path("account/session/end/", pages.end_other_session, name="end_other_session"),

@@ -20,8 +20,9 @@ from mozilla_django_oidc.views import (
 from accounts.backends import callback_url
 from accounts.conf import accounts_settings
 from accounts.discovery import provider_metadata
-from accounts.exceptions import LoginFailed, ProviderError, ProviderUnavailable
+from accounts.exceptions import LoginFailed, ProviderError, TokenRecordUnreadable
 from accounts.lifetimes import note_refresh_token_lifetime
+from accounts.logout_urls import provider_logout_url
 from accounts.redirects import safe_next_path
 from accounts.revocation import revoke_refresh_token
 from accounts.tokens import TokenRecord, load_tokens, store_tokens
@@ -48,20 +49,35 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
     def get(self, request: HttpRequest) -> HttpResponse:
         self.OIDC_OP_AUTH_ENDPOINT = provider_metadata().authorization_endpoint
         response: HttpResponse = super().get(request)
+        resources = _resource_indicators()
+        if resources:
+            # mozilla-django-oidc encodes parameters without doseq, so a repeated parameter
+            # (resource=A&resource=B) is added to its URL here.
+            response["Location"] += "&" + urlencode({"resource": resources}, doseq=True)
         # mozilla admits absolute URLs to this host; we admit local paths only.
         request.session[NEXT_KEY] = safe_next_path(request.GET.get("next"))
         return response
 
-    def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
-        params = {"redirect_uri": callback_url()}
-        if "offline_access" in accounts_settings.OIDC_SCOPES:
+    def get_extra_params(self, request: HttpRequest) -> dict[str, Any]:
+        preset = accounts_settings.PRESET
+        scopes = accounts_settings.OIDC_SCOPES
+        params: dict[str, Any] = {"redirect_uri": callback_url(), "scope": " ".join(scopes)}
+        if "offline_access" in scopes and preset.prompt_consent_for_offline_access:
             # OIDC Core 11: a request for offline access must carry prompt=consent, or the
             # provider may (oidc-provider does) drop offline_access and issue no refresh token.
             params["prompt"] = "consent"
-        if accounts_settings.OIDC_AUDIENCE:
+        if accounts_settings.OIDC_AUDIENCE and preset.audience_parameter == "audience":
             params["audience"] = accounts_settings.OIDC_AUDIENCE
         params.update(accounts_settings.OIDC_EXTRA_AUTH_PARAMS)
         return params
+
+
+def _resource_indicators() -> list[str]:
+    """RFC 8707: the grant must name every API a token will later be asked for."""
+    if accounts_settings.PRESET.audience_parameter != "resource":
+        return []
+    audiences = [accounts_settings.OIDC_AUDIENCE, *accounts_settings.OIDC_EXTRA_AUDIENCES]
+    return [audience for audience in audiences if audience]
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -137,28 +153,16 @@ class LogoutView(OIDCLogoutView):  # type: ignore[misc]
         return render(request, "accounts/logout_confirm.html")
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        record = load_tokens(request.session) if request.user.is_authenticated else None
+        try:
+            record = load_tokens(request.session) if request.user.is_authenticated else None
+        except TokenRecordUnreadable:
+            record = None  # nothing to hint or revoke with; logging out still works
         # The local session is cleared first and always, whatever the provider does next.
         auth.logout(request)
         if record is not None and record.refresh_token:
             # Provider logout alone leaves offline_access refresh tokens valid (oidc-provider
             # keeps them, as Auth0 does): revoke ours so a copy of it is worth nothing.
             revoke_refresh_token(record.refresh_token)
-        destination = accounts_settings.SITE_URL + "/"
         if record is None:
             return HttpResponseRedirect("/")
-        try:
-            end_session = provider_metadata().end_session_endpoint
-        except ProviderUnavailable:
-            logger.warning("logout: provider unavailable, logged out locally only")
-            end_session = None
-        if not end_session:
-            return HttpResponseRedirect("/")
-        query = urlencode(
-            {
-                "id_token_hint": record.id_token,
-                "post_logout_redirect_uri": destination,
-                "client_id": accounts_settings.OIDC_CLIENT_ID,
-            }
-        )
-        return HttpResponseRedirect(f"{end_session}?{query}")
+        return HttpResponseRedirect(provider_logout_url(record) or "/")

@@ -152,8 +152,12 @@ OIDC_PROVIDER = env_str("OIDC_PROVIDER", "generic")
 OIDC_ISSUER = env_str("OIDC_ISSUER")
 OIDC_CLIENT_ID = env_str("OIDC_CLIENT_ID")
 OIDC_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
-OIDC_SCOPES = env_str("OIDC_SCOPES", "openid profile email offline_access")
+# Empty means the preset's default scopes (accounts/presets.py).
+OIDC_SCOPES = env_str("OIDC_SCOPES")
 OIDC_AUDIENCE = env_str("OIDC_AUDIENCE")
+# More APIs whose tokens the login should be allowed to obtain later (RFC 8707 resource
+# indicators sent at login; see docs/tokens.md "Tokens for other APIs").
+OIDC_EXTRA_AUDIENCES = env_list("OIDC_EXTRA_AUDIENCES")
 
 # Fernet keys for the token record at rest; the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
@@ -161,7 +165,6 @@ TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
 # mozilla-django-oidc reads these names inside the views we subclass.
 OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
 OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
-OIDC_RP_SCOPES = OIDC_SCOPES
 OIDC_RP_SIGN_ALGO = "RS256"
 OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"

@@ -61,6 +61,11 @@ const CLIENT_POST_LOGOUT_REDIRECT_URIS = envList('CLIENT_POST_LOGOUT_REDIRECT_UR
 const CLIENT_BACKCHANNEL_LOGOUT_URI = envString('CLIENT_BACKCHANNEL_LOGOUT_URI', 'http://127.0.0.1:8000/auth/backchannel-logout/');
 
 const API_AUDIENCE = envString('API_AUDIENCE', 'http://127.0.0.1:8002');
+// More APIs a client may ask tokens for with RFC 8707 resource indicators.
+const API_EXTRA_AUDIENCES = envList('API_EXTRA_AUDIENCES', '');
+// 0 registers the client without backchannel_logout_session_required: logout tokens then carry
+// only sub, and the RP ends every session of that user.
+const CLIENT_BACKCHANNEL_SESSION_REQUIRED = envString('CLIENT_BACKCHANNEL_SESSION_REQUIRED', '1') !== '0';
 const API_SCOPES = 'openid profile email offline_access read:notes write:notes';
 
 const ACCESS_TOKEN_TTL = envInt('ACCESS_TOKEN_TTL', 300, { min: 1 });
@@ -304,7 +309,7 @@ const configuration = {
     redirect_uris: CLIENT_REDIRECT_URIS,
     post_logout_redirect_uris: CLIENT_POST_LOGOUT_REDIRECT_URIS,
     backchannel_logout_uri: CLIENT_BACKCHANNEL_LOGOUT_URI,
-    backchannel_logout_session_required: true,
+    backchannel_logout_session_required: CLIENT_BACKCHANNEL_SESSION_REQUIRED,
   }],
 
   responseTypes: ['code'],
@@ -375,6 +380,9 @@ const configuration = {
       },
       async getResourceServerInfo(ctx, resourceIndicator) {
         if (resourceIndicator === API_AUDIENCE) return resourceServer;
+        if (API_EXTRA_AUDIENCES.includes(resourceIndicator)) {
+          return { ...resourceServer, audience: resourceIndicator };
+        }
         throw new errors.InvalidTarget();
       },
     },

@@ -59,13 +59,8 @@ def test_oidc_values_and_default_scopes():
         {"OIDC_ISSUER": "https://tenant.auth0.com/", "OIDC_AUDIENCE": "https://api"},
         "(s.OIDC_ISSUER, s.OIDC_SCOPES, s.OIDC_AUDIENCE, s.OIDC_PROVIDER, s.OIDC_USE_PKCE)",
     )
-    assert values == (
-        "https://tenant.auth0.com/",
-        "openid profile email offline_access",
-        "https://api",
-        "generic",
-        True,
-    )
+    # Scopes left empty mean the preset's default (tested in tests/accounts/test_presets.py).
+    assert values == ("https://tenant.auth0.com/", "", "https://api", "generic", True)
 
 
 def test_database_url_defaults_to_sqlite_and_accepts_postgres():

@@ -1,0 +1,63 @@
+"""``POST /auth/backchannel-logout/``: the provider ends a user's sessions here.
+
+A server-side session is what makes this possible at all: a cookie-only session cannot be ended
+from outside. ``sid`` ends the session of that provider session; ``sub`` alone ends every
+session of that user. Success is 200 with ``Cache-Control: no-store``, also when the session is
+already gone; any failure is 400 (section 2.8).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from accounts.discovery import provider_metadata
+from accounts.exceptions import AccountsError
+from accounts.live_sessions import end_session_by_key, end_sessions_of
+from accounts.logout_token import validate_logout_token
+from accounts.models import OIDCIdentity
+from accounts.session_index import session_key_for_sid
+
+logger = logging.getLogger(__name__)
+
+
+# CSRF-exempt: the caller is the provider, server to server, with no cookie; the signed logout
+# token is what authenticates the request.
+@csrf_exempt
+@require_POST
+def backchannel_logout(request: HttpRequest) -> JsonResponse:
+    token = request.POST.get("logout_token", "")
+    try:
+        if not token:
+            raise AccountsError("The request has no logout_token.")
+        metadata = provider_metadata()
+        claims = validate_logout_token(token, metadata)
+        ended = _end_sessions(metadata.issuer, claims.get("sub"), claims.get("sid"))
+    except AccountsError as exc:
+        logger.warning("back-channel logout refused: %s", exc.message)
+        return _no_store(
+            JsonResponse({"error": "invalid_request", "error_description": exc.message}, status=400)
+        )
+    logger.info("back-channel logout: %s session(s) ended", ended)
+    return _no_store(JsonResponse({}, status=200))
+
+
+def _end_sessions(issuer: str, sub: str | None, sid: str | None) -> int:
+    if sid:
+        session_key = session_key_for_sid(sid)
+        if session_key is None:
+            return 0  # already logged out here: still a success
+        end_session_by_key(session_key, reason="backchannel_logout")
+        return 1
+    ended = 0
+    for identity in OIDCIdentity.objects.filter(issuer=issuer, subject=sub):
+        ended += end_sessions_of(identity.user_id, reason="backchannel_logout")
+    return ended
+
+
+def _no_store(response: JsonResponse) -> JsonResponse:
+    response["Cache-Control"] = "no-store"
+    return response
