@@ -344,7 +344,8 @@ def _raise_for_error(error: str) -> NoReturn:
         )
     else:
         logger.error("the provider refused a refresh with %s", error)
-    raise ProviderUnavailable(f"The identity provider refused to renew the login ({error}).")
+    # The session stays: this is the provider's or the configuration's fault, not the user's.
+    raise TokenUnavailable(f"The identity provider refused to issue the token ({error}).")
 
 
 def _check_refreshed_id_token(

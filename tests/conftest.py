@@ -6,6 +6,8 @@ from accounts.discovery import forget_provider_metadata
 from accounts.jwks import signing_keys
 from tests.stack import Provider, Site, free_port
 
+SECOND_API = "http://127.0.0.1:8003"
+
 
 @pytest.fixture(scope="session")
 def redis_client():
@@ -43,6 +45,8 @@ def provider(site_port):
         redirect_uris=[f"{s}/auth/callback/" for s in sites],
         post_logout_uris=[f"{s}/" for s in sites],
         CLIENT_BACKCHANNEL_LOGOUT_URI=f"http://127.0.0.1:{site_port}/auth/backchannel-logout/",
+        # A second API, for the tests of tokens for other audiences.
+        API_EXTRA_AUDIENCES=SECOND_API,
     ).start()
     yield p
     p.stop()
