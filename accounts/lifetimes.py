@@ -110,6 +110,8 @@ def note_refresh_token_lifetime(record: Any) -> None:
     for the advice below. Written only when a login brings a new value."""
     if record.refresh_token_expires_at is None:
         return
+    if not accounts_settings.PRESET.refresh_expires_in_is_lifetime:
+        return
     lifetime = round(record.refresh_token_expires_at - record.obtained_at)
     cache = caches[accounts_settings.SESSION_CACHE_ALIAS]
     if cache.get(OBSERVED_REFRESH_LIFETIME_KEY) != lifetime:

@@ -43,9 +43,9 @@ def provider_logout_url(record: TokenRecord | None) -> str | None:
         }
         if record is not None:
             params["id_token_hint"] = record.id_token
-            sid = record.claims.get("sid")
-            if isinstance(sid, str) and sid:
-                params["logout_hint"] = sid
+            hint = record.claims.get(preset.logout_hint_claim) if preset.logout_hint_claim else None
+            if isinstance(hint, str) and hint:
+                params["logout_hint"] = hint
         separator = "&" if "?" in metadata.end_session_endpoint else "?"
         return f"{metadata.end_session_endpoint}{separator}{urlencode(params)}"
     if preset.logout == "auth0":

@@ -25,67 +25,85 @@ class Preset:
     default_scopes: str
     # What OIDC_ISSUER looks like, for the check's message and the docs.
     issuer_example: str
+    # The ID token claim sent as logout_hint (RP-Initiated Logout 1.0); None sends none.
+    logout_hint_claim: str | None = "sid"
+    # Where to revoke refresh tokens when discovery lists no revocation_endpoint, as a path on
+    # the authorization endpoint's host (Cognito documents /oauth2/revoke but does not list it).
+    revocation_path: str | None = None
+    # Whether refresh_expires_in is the refresh token's whole lifetime. Keycloak's is the time
+    # left until the SSO session's idle limit, which would make the lifetime advice wrong.
+    refresh_expires_in_is_lifetime: bool = True
 
+
+_OFFLINE = "openid profile email offline_access"
 
 PRESETS: dict[str, Preset] = {
     preset.name: preset
     for preset in (
         Preset(
-            "generic",
-            "oidc",
-            "resource",
-            True,
-            "openid profile email offline_access",
-            "https://login.example.com",
+            name="generic",
+            logout="oidc",
+            audience_parameter="resource",
+            prompt_consent_for_offline_access=True,
+            default_scopes=_OFFLINE,
+            issuer_example="https://login.example.com",
         ),
         Preset(
-            "auth0",
-            "auth0",
-            "audience",
-            False,
-            "openid profile email offline_access",
-            "https://YOUR_TENANT.us.auth0.com/",
+            name="auth0",
+            logout="auth0",
+            audience_parameter="audience",
+            prompt_consent_for_offline_access=False,
+            default_scopes=_OFFLINE,
+            issuer_example="https://YOUR_TENANT.us.auth0.com/",
         ),
         Preset(
             # Cognito issues a refresh token with every code flow and rejects offline_access.
-            "cognito",
-            "cognito",
-            "resource",
-            False,
-            "openid profile email",
-            "https://cognito-idp.REGION.amazonaws.com/POOL_ID",
+            name="cognito",
+            logout="cognito",
+            audience_parameter="resource",
+            prompt_consent_for_offline_access=False,
+            default_scopes="openid profile email",
+            issuer_example="https://cognito-idp.REGION.amazonaws.com/POOL_ID",
+            revocation_path="/oauth2/revoke",
         ),
         Preset(
-            "clerk",
-            "oidc",
-            "resource",
-            True,
-            "openid profile email offline_access",
-            "https://YOUR_INSTANCE.clerk.accounts.dev",
+            name="clerk",
+            logout="oidc",
+            audience_parameter="resource",
+            prompt_consent_for_offline_access=True,
+            default_scopes=_OFFLINE,
+            issuer_example="https://YOUR_INSTANCE.clerk.accounts.dev",
         ),
         Preset(
-            "keycloak",
-            "oidc",
-            "resource",
-            False,
-            "openid profile email offline_access",
-            "https://keycloak.example.com/realms/REALM",
+            # Keycloak issues refresh tokens without offline_access; with it they become offline
+            # tokens that outlive logout. Other APIs come from client scopes with an audience
+            # mapper (resource indicators are an experimental feature there).
+            name="keycloak",
+            logout="oidc",
+            audience_parameter="scope",
+            prompt_consent_for_offline_access=False,
+            default_scopes="openid profile email",
+            issuer_example="https://keycloak.example.com/realms/REALM",
+            refresh_expires_in_is_lifetime=False,
         ),
         Preset(
-            "okta",
-            "oidc",
-            "resource",
-            False,
-            "openid profile email offline_access",
-            "https://YOUR_ORG.okta.com/oauth2/default",
+            name="okta",
+            logout="oidc",
+            audience_parameter="resource",
+            prompt_consent_for_offline_access=False,
+            default_scopes=_OFFLINE,
+            issuer_example="https://YOUR_ORG.okta.com/oauth2/default",
         ),
         Preset(
-            "entra",
-            "oidc",
-            "resource",
-            False,
-            "openid profile email offline_access",
-            "https://login.microsoftonline.com/TENANT_ID/v2.0",
+            # Entra v2 asks for other APIs by scope (api://APP/.default) and expects the
+            # login_hint optional claim, not sid, as logout_hint.
+            name="entra",
+            logout="oidc",
+            audience_parameter="scope",
+            prompt_consent_for_offline_access=False,
+            default_scopes=_OFFLINE,
+            issuer_example="https://login.microsoftonline.com/TENANT_ID/v2.0",
+            logout_hint_claim="login_hint",
         ),
     )
 }

@@ -7,8 +7,10 @@ logged and never blocks what the user asked for: the session ends here either wa
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from accounts.backends import client_credentials
+from accounts.conf import accounts_settings
 from accounts.discovery import provider_metadata
 from accounts.exceptions import ProviderUnavailable
 from accounts.provider_http import provider_post_form
@@ -19,7 +21,10 @@ logger = logging.getLogger(__name__)
 def revoke_refresh_token(refresh_token: str) -> bool:
     """True when the provider confirmed (RFC 7009: 200, also for a token it did not know)."""
     try:
-        endpoint = provider_metadata().revocation_endpoint
+        metadata = provider_metadata()
+        endpoint = metadata.revocation_endpoint or _preset_revocation_endpoint(
+            metadata.authorization_endpoint
+        )
         if not endpoint:
             return False
         response = provider_post_form(
@@ -35,3 +40,11 @@ def revoke_refresh_token(refresh_token: str) -> bool:
         logger.warning("refresh token revocation answered %s", response.status_code)
         return False
     return True
+
+
+def _preset_revocation_endpoint(authorization_endpoint: str) -> str | None:
+    path = accounts_settings.PRESET.revocation_path
+    if not path:
+        return None
+    parts = urlsplit(authorization_endpoint)
+    return f"{parts.scheme}://{parts.netloc}{path}"

@@ -36,7 +36,7 @@ def discovered(monkeypatch, settings):
     settings.OIDC_CLIENT_ID = "client-1"
     settings.SITE_URL = "https://app.example"
     current = {"metadata": metadata()}
-    monkeypatch.setattr("accounts.views.provider_metadata", lambda: current["metadata"])
+    monkeypatch.setattr("accounts.views.provider_metadata", lambda **_: current["metadata"])
     monkeypatch.setattr("accounts.logout_urls.provider_metadata", lambda: current["metadata"])
     return current
 
@@ -66,7 +66,7 @@ RECORD = TokenRecord(
         ("auth0", "openid profile email offline_access", None),
         ("cognito", "openid profile email", None),
         ("clerk", "openid profile email offline_access", ["consent"]),
-        ("keycloak", "openid profile email offline_access", None),
+        ("keycloak", "openid profile email", None),
         ("okta", "openid profile email offline_access", None),
         ("entra", "openid profile email offline_access", None),
     ],
@@ -103,7 +103,7 @@ def test_explicit_scopes_win_over_the_presets(client, discovered, settings):
     assert login_params(client)["scope"] == ["openid email aws.cognito.signin.user.admin"]
 
 
-@pytest.mark.parametrize("preset", ["generic", "auth0", "clerk", "keycloak", "okta", "entra"])
+@pytest.mark.parametrize("preset", ["generic", "auth0", "clerk", "keycloak", "okta"])
 def test_rp_initiated_logout_url(discovered, settings, preset):
     settings.OIDC_PROVIDER = preset
     url = provider_logout_url(RECORD)
@@ -115,6 +115,62 @@ def test_rp_initiated_logout_url(discovered, settings, preset):
     assert params["client_id"] == "client-1"
     assert params["logout_hint"] == "the-sid"
     assert len(params["state"]) >= 16
+
+
+def test_entra_hints_logout_with_the_login_hint_claim_not_sid(discovered, settings):
+    import dataclasses
+
+    settings.OIDC_PROVIDER = "entra"
+    params = parse_qs(urlsplit(provider_logout_url(RECORD)).query)
+    assert "logout_hint" not in params  # no login_hint claim in this ID token
+    with_hint = dataclasses.replace(RECORD, claims={**RECORD.claims, "login_hint": "O.aX-hint"})
+    params = parse_qs(urlsplit(provider_logout_url(with_hint)).query)
+    assert params["logout_hint"] == ["O.aX-hint"]
+
+
+def test_cognito_revokes_at_its_documented_endpoint_when_discovery_lists_none(
+    discovered, settings, monkeypatch
+):
+    from accounts import revocation
+
+    settings.OIDC_PROVIDER = "cognito"
+    discovered["metadata"] = metadata(
+        authorization_endpoint="https://myapp.auth.eu-west-1.amazoncognito.com/oauth2/authorize"
+    )
+    monkeypatch.setattr(revocation, "provider_metadata", lambda: discovered["metadata"])
+    calls = []
+
+    class Answer:
+        status_code = 200
+
+    def fake_post(url, data, *, auth=None):
+        calls.append((url, data))
+        return Answer()
+
+    monkeypatch.setattr(revocation, "provider_post_form", fake_post)
+    assert revocation.revoke_refresh_token("r") is True
+    assert calls == [
+        (
+            "https://myapp.auth.eu-west-1.amazoncognito.com/oauth2/revoke",
+            {"token": "r", "token_type_hint": "refresh_token"},
+        )
+    ]
+
+
+def test_keycloaks_refresh_expires_in_is_not_taken_for_the_lifetime(settings):
+    from django.core.cache import caches
+
+    from accounts.lifetimes import OBSERVED_REFRESH_LIFETIME_KEY, note_refresh_token_lifetime
+
+    record = TokenRecord(
+        **{**RECORD.to_json(), "refresh_token_expires_at": 1800.0, "obtained_at": 0.0}
+    )
+    settings.OIDC_PROVIDER = "keycloak"
+    note_refresh_token_lifetime(record)
+    assert caches["sessions"].get(OBSERVED_REFRESH_LIFETIME_KEY) is None
+    settings.OIDC_PROVIDER = "generic"
+    note_refresh_token_lifetime(record)
+    assert caches["sessions"].get(OBSERVED_REFRESH_LIFETIME_KEY) == 1800
 
 
 def test_auth0_without_rp_initiated_logout_uses_v2_logout(discovered, settings):
