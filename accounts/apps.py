@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from accounts import checks  # noqa: F401  (registers the system checks)
+        # Imported for their side effects: system checks, signal receivers.
+        from accounts import activity, checks, lifetimes, metrics  # noqa: F401

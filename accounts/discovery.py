@@ -38,13 +38,17 @@ def discovery_url(issuer: str) -> str:
     return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
-def provider_metadata() -> ProviderMetadata:
-    """The provider's metadata, fetched at most once per ``OIDC_DISCOVERY_TTL`` per process."""
+def provider_metadata(*, fresh: bool = False) -> ProviderMetadata:
+    """The provider's metadata, fetched at most once per ``OIDC_DISCOVERY_TTL`` per process.
+
+    ``fresh=True`` fetches it now: a login starts with it, so a provider that is down gets a
+    clear page here instead of a browser stranded on an address that does not answer.
+    """
     global _cached
     issuer = accounts_settings.OIDC_ISSUER
     now = time.monotonic()
     with _lock:
-        if _cached and _cached[0] == issuer and _cached[1] > now:
+        if not fresh and _cached and _cached[0] == issuer and _cached[1] > now:
             return _cached[2]
     metadata = _fetch(issuer)
     with _lock:

@@ -15,7 +15,14 @@ from django.template.loader import render_to_string
 from django.views.defaults import server_error as django_server_error
 from redis.exceptions import RedisError
 
-from accounts.exceptions import AccountsError, LoginRequired, SessionStoreUnavailable
+from accounts.exceptions import (
+    AccountsError,
+    LoginFailed,
+    LoginRequired,
+    ProviderUnavailable,
+    SessionStoreUnavailable,
+)
+from accounts.metrics import LOGIN_FAILURES
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +35,8 @@ def wants_json(request: HttpRequest) -> bool:
 
 
 def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
+    if isinstance(error, LoginFailed | ProviderUnavailable) and request.path.startswith("/auth/"):
+        LOGIN_FAILURES.labels(code=error.code).inc()
     if error.status >= 500:
         logger.error("%s: %s (%s)", request.path, error.code, error.message)
     else:

@@ -47,6 +47,7 @@ from accounts.exceptions import (
 )
 from accounts.id_token import validate_id_token
 from accounts.login_urls import login_url_for
+from accounts.metrics import LOCK_TIMEOUTS, LOCK_WAITS, REFRESH_SECONDS, REFRESHES
 from accounts.provider_http import json_object, provider_post_form
 from accounts.signals import session_ended, tokens_refreshed
 from accounts.tokens import (
@@ -205,8 +206,11 @@ def _process_lock(session_key: str) -> Iterator[None]:
         if lock is None:
             lock = threading.Lock()
             _process_locks[session_key] = lock
-    if not lock.acquire(timeout=_lock_wait()):
-        raise TokenUnavailable("Your login is being renewed; please try again in a moment.")
+    if not lock.acquire(blocking=False):
+        LOCK_WAITS.inc()
+        if not lock.acquire(timeout=_lock_wait()):
+            LOCK_TIMEOUTS.inc()
+            raise TokenUnavailable("Your login is being renewed; please try again in a moment.")
     try:
         yield
     finally:
@@ -223,10 +227,14 @@ def _redis_lock(session_key: str) -> Iterator[None]:
         sleep=0.02,
     )
     try:
-        acquired = lock.acquire()
+        acquired = lock.acquire(blocking=False)
+        if not acquired:
+            LOCK_WAITS.inc()
+            acquired = lock.acquire()
     except RedisError as exc:
         raise SessionStoreUnavailable("The session store is not answering.") from exc
     if not acquired:
+        LOCK_TIMEOUTS.inc()
         raise TokenUnavailable("Your login is being renewed; please try again in a moment.")
     try:
         yield
@@ -249,12 +257,17 @@ def _call_provider_and_store(
     request: HttpRequest, record: TokenRecord, target: _Target | None
 ) -> TokenRecord:
     try:
-        renewed = _exchange_refresh_token(record, target)
-    except ProviderUnavailable as exc:
+        with REFRESH_SECONDS.time():
+            renewed = _exchange_refresh_token(record, target)
+    except (ProviderUnavailable, TokenUnavailable) as exc:
+        REFRESHES.labels(outcome="unavailable").inc()
+        if isinstance(exc, TokenUnavailable):
+            raise
         raise TokenUnavailable(
             "The identity provider cannot be reached to renew your login; try again shortly."
         ) from exc
     except _RefreshRejected as exc:
+        REFRESHES.labels(outcome="rejected").inc()
         end_session(request, exc.reason, exc.message)
     store_tokens(request.session, renewed)
     logger.info("tokens refreshed: user %s", request.user.pk)

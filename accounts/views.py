@@ -47,7 +47,7 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
         self.OIDC_RP_CLIENT_ID = accounts_settings.OIDC_CLIENT_ID
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        self.OIDC_OP_AUTH_ENDPOINT = provider_metadata().authorization_endpoint
+        self.OIDC_OP_AUTH_ENDPOINT = provider_metadata(fresh=True).authorization_endpoint
         response: HttpResponse = super().get(request)
         resources = _resource_indicators()
         if resources:

@@ -84,7 +84,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Every key this site writes starts with this, so several sites can share one Redis.
 REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "bff")
-_redis_options = {
+_redis_options: dict[str, object] = {
     "CLIENT_CLASS": "django_redis.client.DefaultClient",
     # JSON, not pickle: a value read back from Redis never runs code.
     "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
@@ -94,19 +94,53 @@ _redis_options = {
     # Never pretend a session is empty because Redis did not answer: that would log users out.
     "IGNORE_EXCEPTIONS": False,
 }
+_redis_location: str | list[str] = REDIS_URL
+
+
+# Redis Sentinel (docs/redis-sentinel.md): with REDIS_SENTINELS set, the sentinels name the
+# primary and REDIS_URL is not used. A failover moves every process to the promoted replica on
+# its next connection, without a restart.
+def _host_ports(name: str) -> list[tuple[str, int]]:
+    addresses = []
+    for item in env_list(name):
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not host:port")
+        addresses.append((host.removeprefix("[").removesuffix("]"), int(port)))
+    return addresses
+
+
+REDIS_SENTINELS = _host_ports("REDIS_SENTINELS")
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "mymaster")
+if REDIS_SENTINELS:
+    _redis_db = env_str("REDIS_SENTINEL_DB", "0")
+    if not _redis_db.isdigit():
+        raise ImproperlyConfigured(f"REDIS_SENTINEL_DB must be a number; got {_redis_db!r}")
+    # One location, the primary. django-redis's SentinelClient would otherwise add the replicas
+    # for reads, and replication is asynchronous: a session just written could read as missing
+    # (the user would look logged out), and the holder of the refresh lock must re-read the
+    # token record where it was last written.
+    _redis_location = [f"redis://{REDIS_SENTINEL_MASTER}/{_redis_db}"]
+    _sentinel_kwargs: dict[str, object] = {"socket_connect_timeout": 2, "socket_timeout": 2}
+    if env_str("REDIS_SENTINEL_PASSWORD"):
+        _sentinel_kwargs["password"] = env_str("REDIS_SENTINEL_PASSWORD")
+    _redis_options |= {
+        "CLIENT_CLASS": "django_redis.client.SentinelClient",
+        "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+        "SENTINELS": REDIS_SENTINELS,
+        "SENTINEL_KWARGS": _sentinel_kwargs,
+    }
+    if env_str("REDIS_PASSWORD"):
+        _redis_options["PASSWORD"] = env_str("REDIS_PASSWORD")
 CACHES = {
-    "default": {
+    alias: {
         "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
+        "LOCATION": _redis_location,
         "KEY_PREFIX": REDIS_KEY_PREFIX,
-        "OPTIONS": _redis_options,
-    },
-    "sessions": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": REDIS_URL,
-        "KEY_PREFIX": REDIS_KEY_PREFIX,
-        "OPTIONS": _redis_options,
-    },
+        # A copy each: django-redis writes defaults into the options it is given.
+        "OPTIONS": dict(_redis_options),
+    }
+    for alias in ("default", "sessions")
 }
 SESSION_ENGINE = "accounts.session_store"
 # Only sessions before login (a login in progress) live this long; after login the session
@@ -171,6 +205,10 @@ OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_USE_NONCE = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:callback"
 
+# --- Operations ----------------------------------------------------------------------------
+# /metrics answers only with this bearer token; unset, it answers 404.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # --- Misc ----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -183,11 +221,14 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"drop_query_strings": {"()": "config.log_filters.DropQueryStrings"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.json_logs.JsonFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": "json" if env_str("LOG_FORMAT", "plain") == "json" else "plain",
             "filters": ["drop_query_strings"],
         }
     },

@@ -1,0 +1,65 @@
+"""Prometheus metrics of the accounts app: logins, logouts by reason, refreshes, lock waits.
+
+Counted from the app's own signals where there is one, so the counting stays out of the code
+paths it counts. Exposed by ``config.health.metrics`` (not public by default).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.dispatch import receiver
+from prometheus_client import Counter, Histogram
+
+from accounts.signals import session_ended, tokens_refreshed
+
+LOGINS = Counter("bff_logins_total", "Completed logins.")
+LOGIN_FAILURES = Counter(
+    "bff_login_failures_total", "Logins that ended on an error page.", ["code"]
+)
+LOGOUTS = Counter(
+    "bff_logouts_total",
+    "Sessions ended, by reason (logout, refresh_token_rejected, inactivity_timeout, ...).",
+    ["reason"],
+)
+REFRESHES = Counter(
+    "bff_token_refreshes_total",
+    "Refresh grants sent to the provider, by outcome (ok, rejected, unavailable).",
+    ["outcome"],
+)
+REFRESH_SECONDS = Histogram(
+    "bff_token_refresh_seconds",
+    "Time the provider took to answer a refresh grant.",
+    buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+LOCK_WAITS = Counter(
+    "bff_refresh_lock_waits_total",
+    "Requests that found the refresh lock held by another request of the session and waited.",
+)
+LOCK_TIMEOUTS = Counter(
+    "bff_refresh_lock_timeouts_total", "Waits for the refresh lock that ran out of time."
+)
+
+
+@receiver(user_logged_in)
+def _count_login(sender: Any, **kwargs: Any) -> None:
+    LOGINS.inc()
+
+
+@receiver(user_logged_out)
+def _count_logout(sender: Any, request: Any = None, **kwargs: Any) -> None:
+    # auth.logout() also runs when this app ends a session; those are counted with their
+    # reason through session_ended, so only the user's own logout is counted here.
+    if getattr(request, "path", "").endswith("/auth/logout/"):
+        LOGOUTS.labels(reason="logout").inc()
+
+
+@receiver(session_ended)
+def _count_session_end(sender: Any, reason: str, **kwargs: Any) -> None:
+    LOGOUTS.labels(reason=reason).inc()
+
+
+@receiver(tokens_refreshed)
+def _count_refresh(sender: Any, **kwargs: Any) -> None:
+    REFRESHES.labels(outcome="ok").inc()
