@@ -167,10 +167,16 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 if SITE_IS_HTTPS:
+    # A year of HSTS, subdomains and preload included: what `check --deploy` asks for. A site
+    # that cannot commit to that turns them down here, knowingly.
     SECURE_HSTS_SECONDS = int(env_str("DJANGO_HSTS_SECONDS", "31536000"))
-    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", default=False)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
+    # Behind a TLS-terminating proxy, Django sees http: trust its X-Forwarded-Proto (only when
+    # the proxy sets it and strips the client's), or the redirect below would loop.
     if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SSL_REDIRECT", default=True)
 
 # --- Authentication ------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
