@@ -1,0 +1,139 @@
+"""The refresh path against a hostile provider: log in honestly, move the stored access token's
+expiry into the past, and let the real middleware renew it on the next request (RFC 6749
+sections 5.2 and 6, OIDC Core 12.2, docs/tokens.md)."""
+
+import pytest
+
+from tests.hostile.flows import assert_logged_in, expire_access_token, log_in, stored_tokens
+from tests.hostile.provider import API_AUDIENCE
+from tests.stack import leftover_keys
+
+pytestmark = pytest.mark.django_db
+
+LOGIN_AGAIN = "/auth/login/?next=%2Faccount%2F"
+
+
+@pytest.fixture
+def logged_in(client, hostile):
+    assert log_in(client).status_code == 302
+    expire_access_token(client)
+    return client
+
+
+def assert_session_ended(response, redis_client, ended, reason):
+    """A page goes to the login and comes back; nothing of the session is left in Redis."""
+    assert response.status_code == 302
+    assert response["Location"] == LOGIN_AGAIN
+    assert leftover_keys(redis_client) == []
+    assert ended == [reason]
+
+
+# --- a refreshed ID token must keep iss, sub and aud --------------------------------------------
+
+
+def test_refresh_ends_the_session_when_the_new_id_token_names_another_issuer(
+    logged_in, hostile, redis_client, ended
+):
+    hostile.next_id_token(iss="https://evil.test")
+    response = logged_in.get("/account/")
+    assert_session_ended(response, redis_client, ended, "id_token_mismatch")
+    assert hostile.grants["refresh_token"] == 1
+
+
+def test_refresh_ends_the_session_when_the_new_id_token_names_another_subject(
+    logged_in, hostile, redis_client, ended
+):
+    hostile.next_id_token(sub="mallory")
+    response = logged_in.get("/account/")
+    assert_session_ended(response, redis_client, ended, "id_token_mismatch")
+
+
+def test_refresh_ends_the_session_when_the_new_id_token_names_another_audience(
+    client, hostile, redis_client, ended, settings
+):
+    # The extra audience is trusted and azp names the client: the token would pass a login.
+    # Only the rule that a refreshed ID token keeps the original aud refuses it.
+    settings.OIDC_TRUSTED_AUDIENCES = {API_AUDIENCE}
+    assert log_in(client).status_code == 302
+    expire_access_token(client)
+    hostile.next_id_token(aud=[hostile.client_id, API_AUDIENCE], azp=hostile.client_id)
+    response = client.get("/account/")
+    assert_session_ended(response, redis_client, ended, "id_token_mismatch")
+
+
+def test_refresh_ends_the_session_when_the_new_id_token_is_forged(
+    logged_in, hostile, redis_client, ended
+):
+    hostile.next_id_token(sign="tampered")
+    response = logged_in.get("/account/")
+    assert_session_ended(response, redis_client, ended, "id_token_mismatch")
+
+
+def test_refresh_mismatch_gives_api_callers_401_with_the_login_url(logged_in, hostile, ended):
+    hostile.next_id_token(sub="mallory")
+    response = logged_in.get("/auth/session/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 401
+    assert response.json()["error"] == "session_expired"
+    assert response.json()["login_url"].startswith("/auth/login/")
+    assert ended == ["id_token_mismatch"]
+
+
+def test_refresh_accepts_a_new_id_token_with_aud_as_a_one_element_array(logged_in, hostile):
+    hostile.next_id_token(aud=[hostile.client_id], name="Alice Renewed")
+    page = logged_in.get("/account/")
+    assert page.status_code == 200
+    assert "Alice Renewed" in page.content.decode()
+    assert hostile.grants["refresh_token"] == 1
+
+
+# --- the refresh token itself ------------------------------------------------------------------
+
+
+def test_refresh_invalid_grant_ends_the_session_without_retrying(
+    logged_in, hostile, redis_client, ended
+):
+    hostile.revoke_grants()
+    response = logged_in.get("/account/")
+    assert_session_ended(response, redis_client, ended, "refresh_token_rejected")
+    assert hostile.grants["refresh_token"] == 1
+
+
+def test_refresh_rotated_refresh_token_replaces_the_old_one_which_is_never_sent_again(
+    logged_in, hostile
+):
+    first = stored_tokens(logged_in).refresh_token
+    assert logged_in.get("/account/").status_code == 200
+    second = stored_tokens(logged_in).refresh_token
+    assert second != first
+    expire_access_token(logged_in)
+    assert logged_in.get("/account/").status_code == 200
+    # Sending the first again would have been taken for theft and killed the grant.
+    assert hostile.refresh_tokens_presented == [first, second]
+    assert_logged_in(logged_in)
+
+
+def test_refresh_answer_without_refresh_token_keeps_the_old_one(logged_in, hostile):
+    hostile.rotate_refresh_tokens = False
+    first = stored_tokens(logged_in).refresh_token
+    assert logged_in.get("/account/").status_code == 200
+    assert stored_tokens(logged_in).refresh_token == first
+    expire_access_token(logged_in)
+    assert logged_in.get("/account/").status_code == 200
+    assert hostile.refresh_tokens_presented == [first, first]
+
+
+@pytest.mark.parametrize("token_type", ["bearer", "BEARER"])
+def test_refresh_accepts_token_type_in_any_case(logged_in, hostile, token_type):
+    old = stored_tokens(logged_in).access_token
+    hostile.next_token_response(token_type=token_type)
+    assert logged_in.get("/account/").status_code == 200
+    assert stored_tokens(logged_in).access_token != old
+
+
+def test_refresh_accepts_an_answer_without_expires_in(logged_in, hostile):
+    hostile.next_token_response(without=["expires_in"])
+    assert logged_in.get("/account/").status_code == 200
+    record = stored_tokens(logged_in)
+    assert record.access_token_expires_at is not None  # from the JWT access token's exp
+    assert logged_in.get("/account/").status_code == 200
+    assert hostile.grants["refresh_token"] == 1  # not renewed again at once

@@ -1,0 +1,29 @@
+"""Logout against a hostile provider's revocation endpoint (RFC 7009): the refresh token is
+revoked, and a provider that answers 503 ("try later") never keeps the user logged in here."""
+
+import pytest
+
+from tests.hostile.flows import log_in, session_info, stored_tokens
+from tests.stack import leftover_keys
+
+pytestmark = pytest.mark.django_db
+
+
+def test_logout_revokes_the_refresh_token_at_the_provider(client, hostile, redis_client):
+    assert log_in(client).status_code == 302
+    refresh_token = stored_tokens(client).refresh_token
+    assert client.post("/auth/logout/").status_code == 302
+    assert hostile.revoked == [refresh_token]
+    assert session_info(client) == {"authenticated": False}
+    assert leftover_keys(redis_client) == []
+
+
+def test_logout_ends_the_session_even_when_revocation_answers_503(client, hostile, redis_client):
+    hostile.revocation_status = 503
+    assert log_in(client).status_code == 302
+    response = client.post("/auth/logout/")
+    assert response.status_code == 302
+    assert hostile.hits["/revoke"] == 1  # asked once; there is no later for an ended session
+    assert hostile.revoked == []
+    assert session_info(client) == {"authenticated": False}
+    assert leftover_keys(redis_client) == []
