@@ -72,6 +72,13 @@ ensure_redis() {
   return 1
 }
 
+# The Sentinel failover test (tests/deployment) starts redis-server processes of its own (a
+# sentinel is `redis-server --sentinel`), so the binary must be here even when the Redis the other
+# tests use runs elsewhere (TEST_REDIS_URL).
+ensure_redis_server_binary() {
+  command -v redis-server >/dev/null || apt_install redis-server
+}
+
 ensure_chromium() {
   [ -x /usr/bin/chromium ] || apt_install chromium
 }

@@ -440,3 +440,113 @@ def leftover_keys(redis_client) -> list[bytes]:
 def redis_dump(redis_client) -> bytes:
     """Everything in the test Redis database, serialized: what a dump or a replica would hold."""
     return b"".join(redis_client.dump(k) or b"" for k in redis_client.keys("*"))
+
+
+# --- Redis primary, replica and sentinels, for the deployment tests ----------------------------
+
+
+def redis_server_binary() -> str:
+    """redis-server; a sentinel is the same binary started with ``--sentinel``."""
+    import shutil
+
+    found = shutil.which("redis-server")
+    if not found:
+        raise RuntimeError("redis-server is not installed (./dev/test installs it)")
+    return found
+
+
+class RedisNode:
+    """A redis-server (or a sentinel) of its own on a free loopback port, working in ``directory``.
+
+    Nothing is saved to disk. ``kill()`` is SIGKILL: the process dies as a crashed machine would,
+    with no chance to flush or hand anything over.
+    """
+
+    def __init__(self, name: str, directory: Path, argv: list[str]) -> None:
+        self.name = name
+        self.port = free_port()
+        self.directory = directory
+        self._argv = argv
+        self.process: Process | None = None
+
+    @classmethod
+    def primary(cls, directory: Path) -> RedisNode:
+        return cls("redis-primary", directory, [])
+
+    @classmethod
+    def replica(cls, directory: Path, primary: RedisNode) -> RedisNode:
+        return cls("redis-replica", directory, ["--replicaof", "127.0.0.1", str(primary.port)])
+
+    @classmethod
+    def sentinel(
+        cls,
+        directory: Path,
+        primary: RedisNode,
+        *,
+        service: str = "mymaster",
+        quorum: int = 2,
+        down_after_ms: int = 1000,
+        failover_timeout_ms: int = 3000,
+    ) -> RedisNode:
+        node = cls("redis-sentinel", directory, [])
+        # A sentinel rewrites its configuration file (it records what it learns), so each has
+        # a file of its own.
+        config = directory / f"sentinel-{node.port}.conf"
+        config.write_text(
+            f"port {node.port}\n"
+            "bind 127.0.0.1\n"
+            f"dir {directory}\n"
+            f"sentinel monitor {service} 127.0.0.1 {primary.port} {quorum}\n"
+            f"sentinel down-after-milliseconds {service} {down_after_ms}\n"
+            f"sentinel failover-timeout {service} {failover_timeout_ms}\n"
+            f"sentinel parallel-syncs {service} 1\n"
+        )
+        node._argv = [str(config), "--sentinel"]
+        return node
+
+    def start(self) -> RedisNode:
+        if self._argv and self._argv[-1] == "--sentinel":
+            argv = [redis_server_binary(), *self._argv]
+        else:
+            argv = [
+                redis_server_binary(),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                *self._argv,
+            ]
+        self.process = Process(f"{self.name}-{self.port}", argv, dict(os.environ))
+        wait_until(self._ready, 10, f"{self.name} on port {self.port}")
+        return self
+
+    def _ready(self) -> bool:
+        import redis
+
+        assert self.process is not None
+        if not self.process.alive():
+            raise RuntimeError(f"{self.name} exited:\n{self.process.log()}")
+        try:
+            return bool(self.client().ping())
+        except redis.ConnectionError:
+            return False
+
+    def client(self):
+        import redis
+
+        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=2)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.killpg(self.process.proc.pid, signal.SIGKILL)
+        self.process.proc.wait()
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.stop()
