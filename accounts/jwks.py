@@ -15,7 +15,7 @@ from typing import Any
 import jwt
 
 from accounts.conf import accounts_settings
-from accounts.exceptions import InvalidIDToken
+from accounts.exceptions import InvalidIDToken, ProviderUnavailable
 from accounts.provider_http import provider_get_json
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,9 @@ class KeySetCache:
             raise InvalidIDToken("The token is signed with a key the provider does not publish.")
         try:
             return jwt.PyJWK(key, algorithm=alg)
-        except jwt.PyJWKError as exc:
+        except (jwt.PyJWKError, jwt.InvalidKeyError, ValueError, TypeError) as exc:
+            # A published key with missing or malformed members: the provider's mistake, and
+            # a reason to refuse the token, never a 500.
             raise InvalidIDToken("The provider's signing key is unusable.") from exc
 
     def _may_refetch(self) -> bool:
@@ -56,7 +58,10 @@ class KeySetCache:
             if self._uri == jwks_uri and fresh and not force:
                 return self._keys
         document = provider_get_json(jwks_uri)
-        keys = [k for k in document.get("keys", []) if isinstance(k, dict)]
+        published = document.get("keys")
+        if not isinstance(published, list):
+            raise ProviderUnavailable("The provider's key set has no list of keys.")
+        keys = [k for k in published if isinstance(k, dict)]
         with self._lock:
             self._uri, self._keys, self._fetched_at = jwks_uri, keys, time.monotonic()
         return keys

@@ -34,6 +34,9 @@ def validate_logout_token(token: str, metadata: ProviderMetadata) -> dict[str, A
         )
     except InvalidIDToken as exc:
         raise InvalidLogoutToken(exc.message) from exc
+    for name in ("sub", "sid"):
+        if name in claims and not _nonempty(claims[name]):
+            raise InvalidLogoutToken(f"The logout token's {name!r} is not a non-empty string.")
     if not (_nonempty(claims.get("sub")) or _nonempty(claims.get("sid"))):
         raise InvalidLogoutToken("The logout token names neither 'sub' nor 'sid'.")
     events = claims.get("events")
@@ -49,8 +52,9 @@ def validate_logout_token(token: str, metadata: ProviderMetadata) -> dict[str, A
 
 
 def _refuse_replay(jti: str, exp: float) -> None:
-    # Remembered until the token could no longer pass the exp check anyway.
-    ttl = max(1, int(exp - time.time()) + accounts_settings.OIDC_CLOCK_SKEW)
+    # Remembered until the token could no longer pass the exp check anyway; a week at most, as
+    # an absurd exp would otherwise be refused by Redis (and logout tokens live minutes).
+    ttl = max(1, min(int(exp - time.time()) + accounts_settings.OIDC_CLOCK_SKEW, 7 * 86400))
     key = f"{settings.REDIS_KEY_PREFIX}:logout-jti:{jti}"
     connection = get_redis_connection(accounts_settings.SESSION_CACHE_ALIAS)
     if not connection.set(key, "1", nx=True, ex=ttl):

@@ -143,6 +143,8 @@ REJECTIONS = {
         lambda key: key.sign(logout_claims(sub=None, sid=None)),
         "neither 'sub' nor 'sid'",
     ),
+    "sid not a string": (lambda key: key.sign(logout_claims(sid=123)), "'sid' is not"),
+    "sub empty": (lambda key: key.sign(logout_claims(sub="")), "'sub' is not"),
     "no events": (lambda key: key.sign(logout_claims(events=None)), "event"),
     "other event": (
         lambda key: key.sign(logout_claims(events={"urn:other": {}})),
@@ -190,3 +192,9 @@ def test_no_csrf_token_is_needed(key, alice):
     client = Client(enforce_csrf_checks=True)
     assert client.post(URL, {"logout_token": key.sign(logout_claims())}).status_code == 200
     assert not logged_in(session)
+
+
+def test_an_absurd_exp_is_still_remembered_for_replay(key, alice):
+    token = key.sign(logout_claims(exp=10**17))
+    assert post(token).status_code == 200
+    assert post(token).status_code == 400

@@ -128,11 +128,6 @@ def test_backchannel_flood_of_unknown_kids_fetches_the_keys_at_most_once(
     assert_logged_in(browser)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="accounts.jwks KeySetCache.signing_key catches jwt.PyJWKError, but jwt.PyJWK raises "
-    "jwt.InvalidKeyError for an RSA JWK without 'n': the endpoint answers 500, not 400",
-)
 def test_backchannel_refuses_a_token_whose_published_key_is_unusable(browser, hostile):
     rotated = hostile.rotate_keys(keep_old=True)
     hostile.jwks_document = {"keys": [{k: v for k, v in rotated.jwk().items() if k != "n"}]}
