@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -24,9 +24,19 @@ from accounts.live_sessions import (
 )
 from accounts.models import ActiveSession, OIDCIdentity, SessionPolicy
 
+# The admin classes are generic for the type checker only: at run time ModelAdmin is not
+# subscriptable unless a project applies django-stubs-ext's monkeypatch, which these reusable
+# apps must not require.
+if TYPE_CHECKING:
+    _IdentityAdmin = admin.ModelAdmin[OIDCIdentity]
+    _PolicyAdmin = admin.ModelAdmin[SessionPolicy]
+    _SessionsAdmin = admin.ModelAdmin[ActiveSession]
+else:
+    _IdentityAdmin = _PolicyAdmin = _SessionsAdmin = admin.ModelAdmin
+
 
 @admin.register(OIDCIdentity)
-class OIDCIdentityAdmin(admin.ModelAdmin[OIDCIdentity]):
+class OIDCIdentityAdmin(_IdentityAdmin):
     list_display = ("user", "subject", "issuer", "created_at", "last_login_at")
     list_filter = ("issuer",)
     search_fields = ("subject", "user__username", "user__email")
@@ -35,7 +45,7 @@ class OIDCIdentityAdmin(admin.ModelAdmin[OIDCIdentity]):
 
 
 @admin.register(SessionPolicy)
-class SessionPolicyAdmin(admin.ModelAdmin[SessionPolicy]):
+class SessionPolicyAdmin(_PolicyAdmin):
     fieldsets = (
         ("Session lifetime", {"fields": ("absolute_lifetime", "inactivity_timeout")}),
         ("Precision and tokens", {"fields": ("activity_interval", "refresh_skew")}),
@@ -91,7 +101,7 @@ def _implications(policy: lifetimes.Policy) -> str:
 
 
 @admin.register(ActiveSession)
-class ActiveSessionAdmin(admin.ModelAdmin[ActiveSession]):
+class ActiveSessionAdmin(_SessionsAdmin):
     """The live sessions, read from the Redis index: there is no table behind this."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:

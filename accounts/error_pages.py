@@ -51,7 +51,7 @@ def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
         response = JsonResponse(body, status=error.status)
     else:
         page = render_to_string(
-            "error.html",
+            "accounts/error.html",
             {"title": error.title, "message": error.message, "status": error.status},
         )
         response = HttpResponse(page, status=error.status)
@@ -67,7 +67,7 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     if wants_json(request):
         return JsonResponse({"error": "csrf_failed", "message": message}, status=403)
     body = render_to_string(
-        "error.html", {"title": "Request refused", "message": message, "status": 403}
+        "accounts/error.html", {"title": "Request refused", "message": message, "status": 403}
     )
     return HttpResponse(body, status=403)
 

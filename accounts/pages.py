@@ -1,4 +1,4 @@
-"""Pages that show the logged-in user: the home page, /account/ and /auth/session/ (JSON).
+"""Pages that show the logged-in user: /account/, /account/session/ and /auth/session/ (JSON).
 
 Who the user is comes from the ID token's claims kept in the token record: no userinfo call per
 page. No token ever leaves the server through these views.
@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -22,6 +23,9 @@ from accounts.live_sessions import end_session_by_key, end_sessions_of, find_by_
 from accounts.timeline import WIDTH, timeline
 from accounts.tokens import TokenRecord, load_tokens
 
+# The app's own login, whatever the project's LOGIN_URL says.
+LOGIN = reverse_lazy("accounts:login")
+
 
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
@@ -29,7 +33,7 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def _current_record(request: HttpRequest) -> TokenRecord | None:
+def current_record(request: HttpRequest) -> TokenRecord | None:
     if not request.user.is_authenticated:
         return None
     return load_tokens(request.session)
@@ -44,21 +48,10 @@ def display_name(claims: dict[str, Any]) -> str:
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    record = _current_record(request)
-    claims = record.public_claims() if record else {}
-    return render(
-        request,
-        "home.html",
-        {"record": record, "display_name": display_name(claims) if record else None},
-    )
-
-
-@require_GET
 @never_cache
-@login_required
+@login_required(login_url=LOGIN)
 def account(request: HttpRequest) -> HttpResponse:
-    record = _current_record(request)
+    record = current_record(request)
     claims = record.public_claims() if record else {}
     return render(
         request,
@@ -78,7 +71,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @never_cache
 def session_info(request: HttpRequest) -> JsonResponse:
     """``GET /auth/session/``: what a page's script may know about the session. Never a token."""
-    record = _current_record(request)
+    record = current_record(request)
     if record is None:
         return JsonResponse({"authenticated": False})
     return JsonResponse(
@@ -97,14 +90,14 @@ def session_info(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 @never_cache
-@login_required
+@login_required(login_url=LOGIN)
 def session_page(request: HttpRequest) -> HttpResponse:
     """``/account/session/``: the session's deadlines, drawn and said; the user's other sessions."""
     activity = load_activity(request.session)
     if activity is None:  # a session older than activity records; the middleware starts one
         return redirect("accounts:account")
     marks, now_x, height = timeline(
-        _current_record(request), activity, session_policy(request.session), lifetimes.now()
+        current_record(request), activity, session_policy(request.session), lifetimes.now()
     )
     others = [
         s for s in sessions_of(request.user.pk) if s.session_key != request.session.session_key
@@ -117,7 +110,7 @@ def session_page(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-@login_required
+@login_required(login_url=LOGIN)
 def end_other_session(request: HttpRequest) -> HttpResponse:
     """Log out one of the user's other sessions (``handle``), or all of them (``all=1``)."""
     current = request.session.session_key

@@ -13,5 +13,4 @@ urlpatterns = [
     path("account/", pages.account, name="account"),
     path("account/session/", pages.session_page, name="session_page"),
     path("account/session/end/", pages.end_other_session, name="end_other_session"),
-    path("", pages.home, name="home"),
 ]

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config import health
+from config import health, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("metrics", health.metrics, name="metrics"),
     path("", include("proxy.urls")),
     path("", include("accounts.urls")),
+    path("", views.home, name="home"),
 ]
 
 # Errors raised outside a view (Redis failing while the session middleware saves, say) reach
