@@ -18,6 +18,7 @@ from urllib.parse import quote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -131,6 +132,7 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
             return self.update_user(user, claims)
 
     def update_user(self, user: Any, claims: dict[str, Any]) -> Any:
+        self.update_groups(user, claims)
         changed = {
             "email": claims.get("email") or user.email,
             "first_name": (claims.get("given_name") or user.first_name)[:150],
@@ -141,6 +143,22 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
                 setattr(user, k, v)
             user.save(update_fields=list(changed))
         return user
+
+    def update_groups(self, user: Any, claims: dict[str, Any]) -> None:
+        """With ``OIDC_GROUPS_CLAIM`` set, the user's groups follow that claim at every login.
+
+        Only groups that already exist are joined: a claim must not be able to create a group
+        (and whatever permissions someone later gives it) by naming it.
+        """
+        claim = accounts_settings.OIDC_GROUPS_CLAIM
+        if not claim:
+            return
+        value = claims.get(claim, [])
+        names = [value] if isinstance(value, str) else value
+        if not isinstance(names, list):
+            return
+        wanted = Group.objects.filter(name__in=[n for n in names if isinstance(n, str)])
+        user.groups.set(wanted)
 
 
 def username_for(claims: dict[str, Any]) -> str:

@@ -119,6 +119,11 @@ class AccountsSettings:
         return tuple(getattr(settings, "OIDC_PUBLIC_CLAIMS", DEFAULT_PUBLIC_CLAIMS))
 
     @property
+    def OIDC_GROUPS_CLAIM(self) -> str:
+        """The ID token claim listing the user's groups (e.g. "groups"); empty leaves groups be."""
+        return str(getattr(settings, "OIDC_GROUPS_CLAIM", ""))
+
+    @property
     def OIDC_EXTRA_AUTH_PARAMS(self) -> dict[str, str]:
         return dict(getattr(settings, "OIDC_EXTRA_AUTH_PARAMS", {}))
 

@@ -1,0 +1,61 @@
+"""What a developer extending the project writes, as docs/extending.md shows it: a backend that
+maps claims, a page and an API view protected by the app's login, and views that call an API
+with the user's token. The tests use it as their URLconf."""
+
+import jwt
+from django.http import JsonResponse
+from django.urls import path
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api import LoginRequired, TokenUnavailable, get_access_token
+from accounts.backends import OIDCBackend
+from accounts.decorators import login_required
+from config.urls import urlpatterns as site_urlpatterns
+
+
+class StaffFromEmailBackend(OIDCBackend):
+    """Claims to Django user: people of one email domain may use the admin."""
+
+    def update_user(self, user, claims):
+        user = super().update_user(user, claims)
+        is_staff = claims.get("email", "").endswith("@example.test")
+        if user.is_staff != is_staff:
+            user.is_staff = is_staff
+            user.save(update_fields=["is_staff"])
+        return user
+
+
+@login_required
+def reports(request):
+    return JsonResponse({"hello": request.user.get_username()})
+
+
+def token_audience(request):
+    """A view of your own that calls an API: get the user's token, never hand it out."""
+    try:
+        token = get_access_token(request)
+    except LoginRequired as exc:
+        return JsonResponse({"error": exc.code, "login_url": exc.login_url}, status=exc.status)
+    except TokenUnavailable as exc:
+        return JsonResponse({"error": exc.code}, status=exc.status)
+    # Here you would call your API with Authorization: Bearer <token>.
+    return JsonResponse({"audience": jwt.decode(token, options={"verify_signature": False})["aud"]})
+
+
+class Profile(APIView):
+    """A Django REST framework endpoint: the session logs in, as for any Django view."""
+
+    permission_classes = (IsAuthenticated,)
+
+    def get(self, request):
+        return Response({"user": request.user.get_username()})
+
+
+urlpatterns = [
+    path("reports/", reports),
+    path("token-audience/", token_audience),
+    path("api/profile/", Profile.as_view()),
+    *site_urlpatterns,
+]
