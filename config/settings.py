@@ -22,6 +22,8 @@ django_stubs_ext.monkeypatch()
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+# Old keys still accepted for what was signed with them (CSRF tokens, messages) while rotating.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 
 # The public base URL of the site. Redirect URIs sent to the provider and cookie security derive
