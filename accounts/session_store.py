@@ -57,6 +57,9 @@ class SessionStore(CacheSessionStore):
         super().__init__(session_key)
         self._records: dict[str, Any] = {}
         self._policy: lifetimes.Policy | None = None
+        # Decoded forms of records, by name, kept with the raw value they came from; owned by
+        # the modules that own the records (accounts.tokens).
+        self.decoded: dict[str, tuple[Any, Any]] = {}
 
     # --- records beside the session ------------------------------------------------------
     def record_key(self, name: str, session_key: str | None = None) -> str:

@@ -109,12 +109,19 @@ def load_tokens(session: SessionBase, *, fresh: bool = False) -> TokenRecord | N
 
     Raises ``TokenRecordUnreadable`` when it exists but cannot be decrypted or parsed.
     """
-    blob = _store(session).read_record(RECORD_NAME, fresh=fresh)
+    store = _store(session)
+    blob = store.read_record(RECORD_NAME, fresh=fresh)
     if blob is None:
         return None
     if not isinstance(blob, str):
         raise TokenRecordUnreadable("The stored tokens have an unknown format.")
-    return TokenRecord.from_json(decrypt_record(blob))
+    # The middleware and then the view (the proxy) both ask within one request: decrypt once.
+    cached = store.decoded.get(RECORD_NAME)
+    if cached is not None and cached[0] == blob:
+        return cached[1]  # type: ignore[no-any-return]
+    record = TokenRecord.from_json(decrypt_record(blob))
+    store.decoded[RECORD_NAME] = (blob, record)
+    return record
 
 
 def _store(session: SessionBase) -> SessionStore:

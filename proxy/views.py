@@ -21,6 +21,7 @@ from proxy.conf import proxy_settings
 from proxy.exceptions import CsrfHeaderMissing, MethodNotAllowed, ProxyError
 from proxy.forwarding import UpstreamBody, discard, read_whole, send
 from proxy.headers import browser_response_headers, upstream_request_headers
+from proxy.metrics import PROXIED, UPSTREAM_SECONDS
 from proxy.paths import check_path, check_query, raw_request_path, split_forwarded_path
 from proxy.responses import error_response
 from proxy.upstreams import Upstream, get_upstream
@@ -38,9 +39,22 @@ _NO_BODY_STATUSES = frozenset({204, 304})
 @csrf_exempt
 def proxy(request: HttpRequest, upstream: str, path: str = "") -> HttpResponseBase:
     try:
-        return _forward(request, get_upstream(upstream), path)
+        response = _forward(request, get_upstream(upstream), path)
     except (ProxyError, AccountsError) as error:
-        return error_response(request, error)
+        response = error_response(request, error)
+    # Only names from the allow-list become labels: an unknown name in a URL must not create
+    # a new time series per attempt.
+    label = upstream if response.status_code != 404 or _known(upstream) else "(unknown)"
+    PROXIED.labels(upstream=label, status=str(response.status_code)).inc()
+    return response
+
+
+def _known(name: str) -> bool:
+    try:
+        get_upstream(name)
+    except ProxyError:
+        return False
+    return True
 
 
 def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> HttpResponseBase:
@@ -100,7 +114,7 @@ def _bearer_token(request: HttpRequest, upstream: Upstream, *, force: bool) -> s
     # silent downgrade to an anonymous call.
     if upstream.auth == "optional" and not request.user.is_authenticated:
         return None
-    return get_access_token(request, audience=upstream.audience, force=force)
+    return get_access_token(request, audience=upstream.audience, scope=upstream.scope, force=force)
 
 
 def _send(
@@ -109,14 +123,15 @@ def _send(
     length = body.content_length
     if length is not None:
         headers["Content-Length"] = str(length)
-    return send(
-        upstream,
-        method,
-        target,
-        headers,
-        body.body(),
-        chunked=length is None and not body.empty,
-    )
+    with UPSTREAM_SECONDS.labels(upstream=upstream.name).time():
+        return send(
+            upstream,
+            method,
+            target,
+            headers,
+            body.body(),
+            chunked=length is None and not body.empty,
+        )
 
 
 def _browser_response(

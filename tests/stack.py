@@ -100,7 +100,7 @@ class Provider:
         self.process = Process(
             f"provider-{self.port}", ["node", "dev/provider/server.mjs"], self._env
         )
-        wait_until(self._ready, 20, f"the provider on {self.issuer}\n{self.process.log()}")
+        wait_until(self._ready, 60, f"the provider on {self.issuer}")
         return self
 
     def _ready(self) -> bool:
