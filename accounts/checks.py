@@ -266,7 +266,10 @@ _PUBLIC_SECRETS = {
         "test-only-secret-key-0123456789abcdefghijklmnop",
     ),
     "OIDC_CLIENT_SECRET": ("bff-dev-secret-change-me", "bff-test-secret-0123456789abcdefghijkl"),
-    "TOKEN_ENCRYPTION_KEYS": ("n2s3pKxS9QwFBoQ3rR5Hc1k0H0rHkGkUqM3Gk7Vh4dA=",),
+    "TOKEN_ENCRYPTION_KEYS": (
+        "n2s3pKxS9QwFBoQ3rR5Hc1k0H0rHkGkUqM3Gk7Vh4dA=",
+        "lDqCY6BPc0j1Mss4bLcbbTXhOQ2w9SPQcTAy4hR8LeM=",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ COPY proxy proxy
 COPY config config
 COPY templates templates
 COPY manage.py ./
+COPY dev/sample_api dev/sample_api
 RUN pip install --no-cache-dir .
-# 2 workers x 4 threads suits 2 cores: requests mostly wait on Redis and the provider.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn config.wsgi --bind 127.0.0.1:8000 --workers 2 --threads 4 --worker-class gthread"]
+# The settings for this workload live in config/gunicorn.py (GUNICORN_BIND, WEB_CONCURRENCY, ...).
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c config/gunicorn.py config.wsgi"]
