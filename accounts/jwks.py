@@ -16,6 +16,7 @@ import jwt
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import InvalidIDToken, ProviderUnavailable
+from accounts.key_selection import select_signing_key
 from accounts.provider_http import provider_get_json
 
 logger = logging.getLogger(__name__)
@@ -34,10 +35,10 @@ class KeySetCache:
 
     def signing_key(self, jwks_uri: str, kid: str | None, alg: str) -> jwt.PyJWK:
         keys = self._keys_for(jwks_uri, force=False)
-        key = _select(keys, kid, alg)
+        key = select_signing_key(keys, kid, alg)
         if key is None and self._may_refetch():
             logger.info("unknown signing key id %r: refetching the key set", kid)
-            key = _select(self._keys_for(jwks_uri, force=True), kid, alg)
+            key = select_signing_key(self._keys_for(jwks_uri, force=True), kid, alg)
         if key is None:
             raise InvalidIDToken("The token is signed with a key the provider does not publish.")
         try:
@@ -65,29 +66,6 @@ class KeySetCache:
         with self._lock:
             self._uri, self._keys, self._fetched_at = jwks_uri, keys, time.monotonic()
         return keys
-
-
-def _select(keys: list[dict[str, Any]], kid: str | None, alg: str) -> dict[str, Any] | None:
-    kty = _key_type(alg)
-    candidates = [
-        k
-        for k in keys
-        if k.get("kty") == kty and k.get("use", "sig") == "sig" and k.get("alg", alg) == alg
-    ]
-    if kid is not None:
-        return next((k for k in candidates if k.get("kid") == kid), None)
-    # No kid in the header: acceptable only when exactly one key could have signed it.
-    return candidates[0] if len(candidates) == 1 else None
-
-
-def _key_type(alg: str) -> str:
-    if alg.startswith(("RS", "PS")):
-        return "RSA"
-    if alg.startswith("ES"):
-        return "EC"
-    if alg == "EdDSA":
-        return "OKP"
-    return "unsupported"
 
 
 signing_keys = KeySetCache()

@@ -24,12 +24,13 @@ from typing import Any, TypeVar, cast
 
 import jwt
 
+from accounts.key_selection import select_signing_key
+
 logger = logging.getLogger(__name__)
 
 # Headers that would name a key other than the provider's published ones. PyJWT never follows
 # them, but a token carrying one was made to trick someone: refuse it outright.
 _FOREIGN_KEY_HEADERS = ("jku", "x5u", "jwk", "x5c")
-_KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
 
 
 class AccessTokenError(Exception):
@@ -111,11 +112,11 @@ class _KeySet:
         now = time.monotonic()
         if now - self._fetched_at >= self._ttl:
             self._refresh()
-        key = _select(self._keys, kid, alg)
+        key = select_signing_key(self._keys, kid, alg)
         if key is None and time.monotonic() - self._fetched_at >= self._interval:
             logger.info("unknown signing key id %r: refetching the key set", kid)
             self._refresh()
-            key = _select(self._keys, kid, alg)
+            key = select_signing_key(self._keys, kid, alg)
         return key
 
     def _refresh(self) -> None:
@@ -226,19 +227,6 @@ class AccessTokenValidator:
         if not isinstance(document, dict):
             raise ValueError(f"{url} did not answer with a JSON object")
         return document
-
-
-def _select(keys: list[dict[str, Any]], kid: str | None, alg: str) -> dict[str, Any] | None:
-    kty = _KEY_TYPES.get(alg[:2])
-    candidates = [
-        k
-        for k in keys
-        if k.get("kty") == kty and k.get("use", "sig") == "sig" and k.get("alg", alg) == alg
-    ]
-    if kid is not None:
-        return next((k for k in candidates if k.get("kid") == kid), None)
-    # No kid: acceptable only when exactly one published key could have signed it.
-    return candidates[0] if len(candidates) == 1 else None
 
 
 # --- Django -----------------------------------------------------------------------------------
