@@ -67,3 +67,32 @@ def site(provider, site_port):
     s = Site(provider, site_port).start()
     yield s
     s.stop()
+
+
+@pytest.fixture
+def redis_commands(monkeypatch):
+    """The Redis commands this process sends from now on, by name, in order."""
+    import redis.connection
+
+    sent = []
+    original = redis.connection.Connection.send_command
+
+    def counting(self, *args, **kwargs):
+        sent.append(args[0])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_command", counting)
+    return sent
+
+
+@pytest.fixture
+def dead_redis(settings):
+    """Both caches pointed at a port where no Redis answers."""
+    settings.CACHES = {
+        alias: {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+        for alias in ("default", "sessions")
+    }

@@ -4,20 +4,6 @@ import pytest
 
 pytestmark = pytest.mark.django_db
 
-DEAD_REDIS = {
-    alias: {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:9/0",
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-    }
-    for alias in ("default", "sessions")
-}
-
-
-@pytest.fixture
-def dead_redis(settings):
-    settings.CACHES = DEAD_REDIS
-
 
 def test_redis_down_gives_a_503_page_not_an_empty_session(client, dead_redis):
     client.cookies["sessionid"] = "a" * 32

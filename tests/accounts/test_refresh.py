@@ -9,7 +9,6 @@ import json
 import time
 
 import pytest
-import redis.connection
 import requests
 from cryptography.fernet import Fernet
 
@@ -98,18 +97,12 @@ def test_token_expiring_within_the_skew_is_renewed_before_the_view(logged_in, pr
     assert provider.stats()["refresh_grants"] == 1
 
 
-def test_a_fresh_token_costs_one_redis_round_trip_and_no_refresh(logged_in, provider, monkeypatch):
-    commands = []
-    original = redis.connection.Connection.send_command
-
-    def counting(self, *args, **kwargs):
-        commands.append(args[0])
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(redis.connection.Connection, "send_command", counting)
+def test_a_fresh_token_costs_one_redis_round_trip_and_no_refresh(
+    logged_in, provider, redis_commands
+):
     assert logged_in.get("/account/").status_code == 200
     # The session and its token record arrive together; nothing is written back.
-    assert commands == ["MGET"]
+    assert redis_commands == ["MGET"]
     assert provider.stats()["refresh_grants"] == 0
 
 

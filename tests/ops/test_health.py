@@ -12,18 +12,9 @@ from tests.stack import sign_in_at_provider
 
 pytestmark = pytest.mark.django_db
 
-DEAD_REDIS = {
-    alias: {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:9/0",
-        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
-    }
-    for alias in ("default", "sessions")
-}
 
-
-def test_healthz_answers_while_the_process_lives(client, settings):
-    settings.CACHES = DEAD_REDIS  # liveness does not depend on Redis
+def test_healthz_answers_while_the_process_lives(client, dead_redis):
+    # Liveness does not depend on Redis.
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
@@ -35,8 +26,7 @@ def test_readyz_is_ok_when_redis_and_the_database_answer(client):
     assert response.json() == {"status": "ok"}
 
 
-def test_readyz_names_redis_when_it_does_not_answer(client, settings):
-    settings.CACHES = DEAD_REDIS
+def test_readyz_names_redis_when_it_does_not_answer(client, dead_redis):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert list(response.json()["failing"]) == ["redis"]
