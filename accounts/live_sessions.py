@@ -62,7 +62,7 @@ def _datetime(timestamp: float) -> datetime:
 
 
 def session_handle(session_key: str) -> str:
-    return salted_hmac("accounts.session-handle", session_key).hexdigest()[:20]
+    return salted_hmac("accounts.session-handle", session_key, algorithm="sha256").hexdigest()[:20]
 
 
 def sessions_of(user_id: object) -> list[LiveSession]:
