@@ -49,6 +49,8 @@ class SampleAPI:
                 "120",
                 "--graceful-timeout",
                 "1",
+                # Several gunicorns run at once in the tests: no shared control socket.
+                "--no-control-socket",
             ],
             self.env,
         )
