@@ -106,3 +106,20 @@ def test_w004_session_cookie_without_host_prefix_on_https(settings):
     settings.SESSION_COOKIE_SECURE = True
     settings.SESSION_COOKIE_NAME = "sessionid"
     assert [m.id for m in checks.check_cookie_flags(None)] == ["accounts.W004"]
+
+
+def test_https_redirect_spares_the_probes(tmp_path):
+    code = (
+        "from django.test import Client;"
+        "c = Client(HTTP_HOST='app.example.com');"
+        "print(c.get('/healthz').status_code, c.get('/account/').status_code)"
+    )
+    env = production_env(tmp_path, DJANGO_SETTINGS_MODULE="config.settings")
+    result = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.split() == ["200", "301"], result.stderr
