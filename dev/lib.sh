@@ -3,7 +3,31 @@
 # shellcheck shell=bash
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV="$ROOT/.venv"
+# A Python 3.12 for the Django 6 run: $PYTHON312, pyenv's 3.12, or python3.12 on the PATH.
+python312() {
+  local pyenv_312
+  pyenv_312=$(ls -d "$HOME"/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -n 1)
+  for candidate in "${PYTHON312:-}" "$pyenv_312" "$(command -v python3.12 || true)"; do
+    if [ -n "$candidate" ] && "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# DJANGO_SERIES=6 runs on Django 6 (which needs Python 3.12) in a virtualenv of its own; the
+# default is the 5.2 LTS on the machine's python3.
+DJANGO_SERIES="${DJANGO_SERIES:-5.2}"
+if [ "$DJANGO_SERIES" = 6 ]; then
+  VENV="$ROOT/.venv-django6"
+  BASE_PYTHON="$(python312)"
+  DJANGO_PIN="Django>=6,<7"
+else
+  VENV="$ROOT/.venv"
+  BASE_PYTHON=python3
+  DJANGO_PIN="Django>=5.2,<5.3"
+fi
 PY="$VENV/bin/python"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
@@ -26,9 +50,9 @@ ensure_python_env() {
   local stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
   [ -f "$stamp" ] && return 0
   say "installing Python packages into .venv"
-  [ -x "$PY" ] || python3 -m venv "$VENV"
+  [ -x "$PY" ] || "$BASE_PYTHON" -m venv "$VENV"
   "$PY" -m pip install -q --upgrade pip
-  "$PY" -m pip install -q -e "$ROOT[dev]"
+  "$PY" -m pip install -q -e "$ROOT[dev]" "$DJANGO_PIN"
   rm -f "$VENV"/.installed-*
   touch "$stamp"
 }
