@@ -136,7 +136,8 @@ class _Target:
 
 
 def end_session(request: HttpRequest, reason: str, message: str) -> NoReturn:
-    """Log the user out here (the provider is told by the logout work), then raise."""
+    """Log the user out here, then raise. Nothing is revoked: the refresh token is dead
+    already (invalid_grant), or unreadable, or from an answer this site refused."""
     user = request.user
     auth.logout(request)
     logger.info("session ended: user %s, reason %s", getattr(user, "pk", None), reason)
