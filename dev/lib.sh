@@ -49,7 +49,7 @@ apt_install() {
 ensure_python_env() {
   local stamp="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
   [ -f "$stamp" ] && return 0
-  say "installing Python packages into .venv"
+  say "installing Python packages into ${VENV#"$ROOT"/} ($DJANGO_PIN)"
   [ -x "$PY" ] || "$BASE_PYTHON" -m venv "$VENV"
   "$PY" -m pip install -q --upgrade pip
   "$PY" -m pip install -q -e "$ROOT[dev]" "$DJANGO_PIN"
