@@ -57,3 +57,33 @@ def _stays_local(value):
 
     resolved = urlsplit(urljoin("https://site.test/", value.replace("\\", "/")))
     return resolved.netloc == "site.test" and resolved.scheme == "https"
+
+
+@pytest.mark.django_db
+def test_the_corpus_through_the_login_view_and_the_callbacks_redirect(client, monkeypatch):
+    """Each line as ``/auth/login/?next=``, then as the value the callback redirects to."""
+    from django.test import RequestFactory
+
+    from accounts.discovery import ProviderMetadata
+    from accounts.views import NEXT_KEY, CallbackView
+
+    metadata = ProviderMetadata(
+        issuer="https://issuer.test",
+        authorization_endpoint="https://issuer.test/auth",
+        token_endpoint="https://issuer.test/token",
+        jwks_uri="https://issuer.test/jwks",
+    )
+    monkeypatch.setattr("accounts.views.provider_metadata", lambda **_: metadata)
+    escaped = []
+    for line in corpus():
+        assert client.get("/auth/login/", {"next": line}).status_code == 302
+        stored = client.session[NEXT_KEY]
+        # What the callback sends the browser to after login, from what login stored (and from
+        # the raw line, as if the session had been tampered with).
+        for value in (stored, line):
+            view = CallbackView()
+            view.request = RequestFactory().get("/auth/callback/")
+            view.request.session = {NEXT_KEY: value}
+            if not _stays_local(view.success_url):
+                escaped.append(line)
+    assert escaped == []
