@@ -131,7 +131,7 @@ class ActiveSessionAdmin(_SessionsAdmin):
     ) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        user_filter = request.GET.get("user", "").strip()
+        user_filter = _user_id(request.GET.get("user", "").strip())
         sessions = sessions_of(user_filter) if user_filter else all_sessions()
         users = get_user_model().objects.in_bulk([s.activity.user_id for s in sessions])
         rows = [
@@ -173,3 +173,11 @@ class ActiveSessionAdmin(_SessionsAdmin):
             end_session_by_key(live.session_key, reason="revoked_by_admin")
             messages.success(request, f"Ended one session of user {user_id}.")
         return HttpResponseRedirect(back)
+
+
+def _user_id(value: str) -> str:
+    """The filter takes a user id or a username; the index is keyed by id."""
+    if not value or value.isdigit():
+        return value
+    user = get_user_model().objects.filter(username=value).first()
+    return str(user.pk) if user else value

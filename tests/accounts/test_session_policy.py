@@ -236,6 +236,9 @@ def test_admin_lists_live_sessions_and_ends_all_of_a_users(
 
     listing = admin_client.get(f"/admin/accounts/activesession/?user={user_id}").content.decode()
     assert "FirstBrowser/1.0" in listing
+    username = User.objects.get(pk=user_id).username
+    by_name = admin_client.get(f"/admin/accounts/activesession/?user={username}").content.decode()
+    assert by_name.count("FirstBrowser/1.0") == 1
     assert "SecondBrowser/2.0" in listing
     assert first.cookies["sessionid"].value not in listing  # keys are credentials
 
