@@ -33,13 +33,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(predicate, timeout: float, what: str) -> None:
+def wait_until(predicate, timeout: float, what: str, detail=None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.05)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+    more = f"\n{detail()}" if detail else ""
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}{more}")
 
 
 class Process:
@@ -97,10 +98,20 @@ class Provider:
         self.process: Process | None = None
 
     def start(self) -> Provider:
-        self.process = Process(
-            f"provider-{self.port}", ["node", "dev/provider/server.mjs"], self._env
-        )
-        wait_until(self._ready, 60, f"the provider on {self.issuer}")
+        # Twice at most: on a loaded machine a Node process has been seen to stall before it
+        # listened (nothing logged after its start-up warning, not even on SIGTERM). A fresh
+        # process on the same port starts in about a second.
+        for attempt in (1, 2):
+            self.process = Process(
+                f"provider-{self.port}-{attempt}", ["node", "dev/provider/server.mjs"], self._env
+            )
+            try:
+                wait_until(self._ready, 30, f"the provider on {self.issuer}", self.process.log)
+                return self
+            except TimeoutError:
+                self.process.stop()
+                if attempt == 2:
+                    raise
         return self
 
     def _ready(self) -> bool:
@@ -349,6 +360,8 @@ class Switch:
         import threading
 
         self.port = free_port()
+        while self.port == target_port:  # two free ports in a row can be the same number
+            self.port = free_port()
         self.target_port = target_port
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
@@ -386,9 +399,15 @@ class Switch:
             try:
                 client, _ = listener.accept()
             except OSError:
-                return
+                if self._listener is not listener:
+                    return  # turned off
+                # A client that gave up before being accepted (ECONNABORTED) must not end the
+                # forwarding for everyone after it.
+                time.sleep(0.01)
+                continue
             try:
-                upstream = socket.create_connection(("127.0.0.1", self.target_port))
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+                upstream.settimeout(None)
             except OSError:
                 client.close()
                 continue
