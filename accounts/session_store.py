@@ -16,13 +16,16 @@ a user out when Redis blips.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
 from django.core.cache.backends.base import BaseCache
+from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from accounts import lifetimes
@@ -34,6 +37,8 @@ try:
 except ImportError:  # pragma: no cover - django-redis is a hard dependency
     ConnectionInterrupted = RedisError
 
+
+logger = logging.getLogger(__name__)
 
 # Names of the records kept beside each session: accounts.tokens owns "tokens",
 # accounts.activity owns "activity".
@@ -48,6 +53,18 @@ def _redis_errors_as_unavailable() -> Iterator[None]:
         raise SessionStoreUnavailable(
             "The session store is not answering. Please try again in a moment."
         ) from exc
+
+
+def _wait_for_replicas() -> None:
+    wanted = int(getattr(settings, "REDIS_WAIT_REPLICAS", 0))
+    if wanted <= 0:
+        return
+    timeout_ms = int(getattr(settings, "REDIS_WAIT_TIMEOUT_MS", 100))
+    connection = get_redis_connection(getattr(settings, "SESSION_CACHE_ALIAS", "default"))
+    acknowledged = connection.wait(wanted, timeout_ms)
+    if acknowledged < wanted:
+        # Not an error: the write is on the primary. It is only less safe from a failover.
+        logger.warning("token record reached %s of %s replicas in time", acknowledged, wanted)
 
 
 class SessionStore(CacheSessionStore):
@@ -82,14 +99,20 @@ class SessionStore(CacheSessionStore):
         self._records[name] = value
         return value
 
-    def write_record(self, name: str, value: Any) -> None:
-        """Store record ``name`` for as long as the session lives. Creates the session if needed."""
+    def write_record(self, name: str, value: Any, *, replicate: bool = False) -> None:
+        """Store record ``name`` for as long as the session lives. Creates the session if needed.
+
+        ``replicate=True`` then waits for ``REDIS_WAIT_REPLICAS`` replicas to hold it (Redis
+        ``WAIT``), for records whose loss in a failover would cost the user their login.
+        """
         if self.session_key is None:
             self.create()
         # Kept first: the new activity record is what the remaining lifetime (the TTL) follows.
         self._records[name] = value
         with _redis_errors_as_unavailable():
             self._cache.set(self.record_key(name), value, self.get_expiry_age())
+            if replicate:
+                _wait_for_replicas()
 
     def delete_record(self, name: str) -> None:
         if self.session_key is not None:

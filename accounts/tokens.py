@@ -101,7 +101,10 @@ def access_token_expiry(response: dict[str, Any], now: float) -> float | None:
 
 def store_tokens(session: SessionBase, record: TokenRecord) -> None:
     """Write the record, encrypted. Only login and the refresh lock's holder call this."""
-    _store(session).write_record(RECORD_NAME, encrypt_record(record.to_json()))
+    # Replicated before the request goes on: losing this write in a failover would bring back
+    # a refresh token the provider has already rotated, and the next refresh would revoke the
+    # grant.
+    _store(session).write_record(RECORD_NAME, encrypt_record(record.to_json()), replicate=True)
 
 
 def load_tokens(session: SessionBase, *, fresh: bool = False) -> TokenRecord | None:

@@ -114,6 +114,11 @@ def _host_ports(name: str) -> list[tuple[str, int]]:
 
 REDIS_SENTINELS = _host_ports("REDIS_SENTINELS")
 REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "mymaster")
+# With replicas: after writing a token record, wait (at most REDIS_WAIT_TIMEOUT_MS) until this
+# many replicas have it, so a failover right after a refresh does not bring back the old,
+# already-rotated refresh token. 0 (the default) does not wait.
+REDIS_WAIT_REPLICAS = int(env_str("REDIS_WAIT_REPLICAS", "0"))
+REDIS_WAIT_TIMEOUT_MS = int(env_str("REDIS_WAIT_TIMEOUT_MS", "100"))
 if REDIS_SENTINELS:
     _redis_db = env_str("REDIS_SENTINEL_DB", "0")
     if not _redis_db.isdigit():

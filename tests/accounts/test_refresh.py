@@ -203,3 +203,21 @@ def test_redis_dump_shows_no_token_in_clear(logged_in, redis_client):
     assert json.loads(redis_client.get(next(iter(redis_client.keys("*:tokens"))))).startswith(
         "gAAAA"
     )
+
+
+def test_token_records_wait_for_replicas_only_when_asked(
+    logged_in, settings, redis_commands, caplog
+):
+    expire_access_token(logged_in)
+    redis_commands.clear()
+    assert logged_in.get("/account/").status_code == 200
+    assert "WAIT" not in redis_commands
+
+    settings.REDIS_WAIT_REPLICAS = 1
+    settings.REDIS_WAIT_TIMEOUT_MS = 50
+    expire_access_token(logged_in)
+    redis_commands.clear()
+    assert logged_in.get("/account/").status_code == 200
+    assert "WAIT" in redis_commands
+    # The test Redis has no replica: the write stands on the primary, with a warning.
+    assert "reached 0 of 1 replicas" in caplog.text

@@ -124,6 +124,9 @@ def site(provider, site_port, redis_set):
         REDIS_SENTINEL_MASTER=SERVICE,
         # A closed port: if anything bypassed the sentinels it would fail, not use another Redis.
         REDIS_URL="redis://127.0.0.1:9/0",
+        # Token records are on the replica before a request goes on.
+        REDIS_WAIT_REPLICAS="1",
+        REDIS_WAIT_TIMEOUT_MS="1000",
     )
     try:
         yield s.start()
