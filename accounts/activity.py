@@ -13,18 +13,15 @@ import logging
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from django.contrib import auth
 from django.contrib.auth.signals import user_logged_in
 from django.contrib.sessions.backends.base import SessionBase
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts import lifetimes
-from accounts.exceptions import SessionEnded
-from accounts.login_urls import login_url_for
+from accounts.session_end import end_session
 from accounts.session_index import index_session
 from accounts.session_store import SessionStore
-from accounts.signals import session_ended
 
 logger = logging.getLogger(__name__)
 
@@ -79,17 +76,7 @@ def check_session_lifetime(request: HttpRequest) -> None:
     policy = session_policy(session)
     deadlines = lifetimes.deadlines(activity.created_at, activity.last_activity, policy)
     if now >= deadlines.expires_at:
-        user = request.user
-        auth.logout(request)
-        logger.info("session ended: user %s, reason %s", activity.user_id, deadlines.reason)
-        session_ended.send(
-            sender=check_session_lifetime, request=request, user=user, reason=deadlines.reason
-        )
-        raise SessionEnded(
-            "Your session has ended; please log in again.",
-            reason=deadlines.reason,
-            login_url=login_url_for(request),
-        )
+        end_session(request, deadlines.reason, "Your session has ended; please log in again.")
     if now - activity.last_activity >= policy.activity_interval:
         _record(request, dataclasses.replace(activity, last_activity=now), policy, now)
 

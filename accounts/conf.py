@@ -115,6 +115,13 @@ class AccountsSettings:
         return str(getattr(settings, "SESSION_CACHE_ALIAS", "default"))
 
     @property
+    def REDIS_KEY_PREFIX(self) -> str:
+        """The prefix of keys written with raw Redis commands (index, locks, replay records):
+        the session cache's own KEY_PREFIX, so every key of a site shares one prefix."""
+        alias = self.SESSION_CACHE_ALIAS
+        return str(settings.CACHES.get(alias, {}).get("KEY_PREFIX") or "bff")
+
+    @property
     def OIDC_PUBLIC_CLAIMS(self) -> tuple[str, ...]:
         return tuple(getattr(settings, "OIDC_PUBLIC_CLAIMS", DEFAULT_PUBLIC_CLAIMS))
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.conf import settings
 from django_redis import get_redis_connection
 
 from accounts.conf import accounts_settings
@@ -55,7 +54,7 @@ def _refuse_replay(jti: str, exp: float) -> None:
     # Remembered until the token could no longer pass the exp check anyway; a week at most, as
     # an absurd exp would otherwise be refused by Redis (and logout tokens live minutes).
     ttl = max(1, min(int(exp - time.time()) + accounts_settings.OIDC_CLOCK_SKEW, 7 * 86400))
-    key = f"{settings.REDIS_KEY_PREFIX}:logout-jti:{jti}"
+    key = f"{accounts_settings.REDIS_KEY_PREFIX}:logout-jti:{jti}"
     connection = get_redis_connection(accounts_settings.SESSION_CACHE_ALIAS)
     if not connection.set(key, "1", nx=True, ex=ttl):
         raise InvalidLogoutToken("This logout token was already used.")

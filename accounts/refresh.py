@@ -27,8 +27,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
-from django.conf import settings
-from django.contrib import auth
 from django.http import HttpRequest
 from django_redis import get_redis_connection
 from redis.exceptions import LockError, RedisError
@@ -49,7 +47,8 @@ from accounts.id_token import validate_id_token
 from accounts.login_urls import login_url_for
 from accounts.metrics import LOCK_TIMEOUTS, LOCK_WAITS, REFRESH_SECONDS, REFRESHES
 from accounts.provider_http import json_object, provider_post_form
-from accounts.signals import session_ended, tokens_refreshed
+from accounts.session_end import end_session
+from accounts.signals import tokens_refreshed
 from accounts.tokens import (
     TokenRecord,
     access_token_expiry,
@@ -135,16 +134,6 @@ class _Target:
         return params
 
 
-def end_session(request: HttpRequest, reason: str, message: str) -> NoReturn:
-    """Log the user out here, then raise. Nothing is revoked: the refresh token is dead
-    already (invalid_grant), or unreadable, or from an answer this site refused."""
-    user = request.user
-    auth.logout(request)
-    logger.info("session ended: user %s, reason %s", getattr(user, "pk", None), reason)
-    session_ended.send(sender=end_session, request=request, user=user, reason=reason)
-    raise SessionEnded(message, reason=reason, login_url=login_url_for(request))
-
-
 def _skew(request: HttpRequest) -> float:
     return session_policy(request.session).refresh_skew
 
@@ -222,7 +211,7 @@ def _process_lock(session_key: str) -> Iterator[None]:
 def _redis_lock(session_key: str) -> Iterator[None]:
     connection = get_redis_connection(accounts_settings.SESSION_CACHE_ALIAS)
     lock = connection.lock(
-        f"{settings.REDIS_KEY_PREFIX}:refresh-lock:{session_key}",
+        f"{accounts_settings.REDIS_KEY_PREFIX}:refresh-lock:{session_key}",
         timeout=_lock_wait(),
         blocking_timeout=_lock_wait(),
         sleep=0.02,
@@ -269,6 +258,8 @@ def _call_provider_and_store(
         ) from exc
     except _RefreshRejected as exc:
         REFRESHES.labels(outcome="rejected").inc()
+        # Nothing to revoke: the refresh token is dead already (invalid_grant) or came in an
+        # answer this site refused.
         end_session(request, exc.reason, exc.message)
     store_tokens(request.session, renewed)
     logger.info("tokens refreshed: user %s", request.user.pk)

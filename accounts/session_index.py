@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from django.conf import settings
 from django_redis import get_redis_connection
 from redis import Redis
 
@@ -21,17 +20,12 @@ def _redis() -> Redis:
     return get_redis_connection(accounts_settings.SESSION_CACHE_ALIAS)  # type: ignore[no-any-return]
 
 
-def _prefix() -> str:
-    alias = accounts_settings.SESSION_CACHE_ALIAS
-    return str(settings.CACHES[alias].get("KEY_PREFIX") or "bff")
-
-
 def user_key(user_id: object) -> str:
-    return f"{_prefix()}:user-sessions:{user_id}"
+    return f"{accounts_settings.REDIS_KEY_PREFIX}:user-sessions:{user_id}"
 
 
 def sid_key(sid: str) -> str:
-    return f"{_prefix()}:sid:{sid}"
+    return f"{accounts_settings.REDIS_KEY_PREFIX}:sid:{sid}"
 
 
 def index_session(user_id: object, session_key: str, sid: str | None, ttl: int) -> None:
