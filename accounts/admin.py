@@ -14,15 +14,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from accounts import lifetimes
-from accounts.live_sessions import (
+from accounts.models import ActiveSession, OIDCIdentity, SessionPolicy
+from accounts.sessions import lifetimes
+from accounts.sessions.live import (
     all_sessions,
     end_session_by_key,
     end_sessions_of,
     find_by_handle,
     sessions_of,
 )
-from accounts.models import ActiveSession, OIDCIdentity, SessionPolicy
 
 # The admin classes are generic for the type checker only: at run time ModelAdmin is not
 # subscriptable unless a project applies django-stubs-ext's monkeypatch, which these reusable

@@ -7,4 +7,5 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported for their side effects: system checks, signal receivers.
-        from accounts import activity, checks, lifetimes, metrics  # noqa: F401
+        from accounts import checks, metrics  # noqa: F401
+        from accounts.sessions import activity, lifetimes  # noqa: F401

@@ -14,12 +14,12 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from accounts.discovery import provider_metadata
 from accounts.exceptions import AccountsError
-from accounts.live_sessions import end_session_by_key, end_sessions_of
-from accounts.logout_token import validate_logout_token
 from accounts.models import OIDCIdentity
-from accounts.session_index import session_key_for_sid
+from accounts.oidc.discovery import provider_metadata
+from accounts.oidc.logout_token import validate_logout_token
+from accounts.sessions.index import session_key_for_sid
+from accounts.sessions.live import end_session_by_key, end_sessions_of
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
-from accounts.presets import PRESETS
+from accounts.oidc.presets import PRESETS
 
 KNOWN_PROVIDERS = tuple(PRESETS)
 
@@ -123,11 +123,12 @@ def check_session_engine(
     app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    if settings.SESSION_ENGINE != "accounts.session_store":
+    # accounts.session_store is the path before 0.2, kept as a re-export.
+    if settings.SESSION_ENGINE not in {"accounts.sessions.store", "accounts.session_store"}:
         errors.append(
             Error(
-                "SESSION_ENGINE is not 'accounts.session_store'.",
-                hint="Tokens are stored beside the session by accounts.session_store; other "
+                "SESSION_ENGINE is not 'accounts.sessions.store'.",
+                hint="Tokens are stored beside the session by accounts.sessions.store; other "
                 "engines would lose them or put them in the session dict.",
                 id="accounts.E009",
             )
@@ -238,8 +239,8 @@ def check_session_policy_advice(
     from django.db import DatabaseError
     from redis.exceptions import RedisError
 
-    from accounts.lifetimes import Policy, lifetime_advice
     from accounts.models import SessionPolicy
+    from accounts.sessions.lifetimes import Policy, lifetime_advice
 
     try:
         row = SessionPolicy.objects.filter(pk=1).first()

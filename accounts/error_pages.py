@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.loader import render_to_string
@@ -23,15 +24,27 @@ from accounts.exceptions import (
     SessionStoreUnavailable,
 )
 from accounts.metrics import LOGIN_FAILURES
+from accounts.redirects import login_url_for
 
 logger = logging.getLogger(__name__)
 
 
+# Tests that mark a request as an API call whatever its Accept header says; other apps add
+# theirs with ``accounts.api.treat_as_api_call`` (the proxy: "carries my anti-forgery header").
+_api_call_tests: list[Callable[[HttpRequest], bool]] = []
+
+
+def treat_as_api_call(test: Callable[[HttpRequest], bool]) -> None:
+    """Answer requests for which ``test(request)`` is true with JSON errors, never a page."""
+    if test not in _api_call_tests:
+        _api_call_tests.append(test)
+
+
 def wants_json(request: HttpRequest) -> bool:
     accept = request.headers.get("Accept", "")
-    return (
-        "application/json" in accept and "text/html" not in accept
-    ) or "X-CSRF" in request.headers
+    if "application/json" in accept and "text/html" not in accept:
+        return True
+    return any(test(request) for test in _api_call_tests)
 
 
 def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
@@ -41,6 +54,8 @@ def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
         logger.error("%s: %s (%s)", request.path, error.code, error.message)
     else:
         logger.warning("%s: %s (%s)", request.path, error.code, error.message)
+    if isinstance(error, LoginRequired) and not error.login_url:
+        error.login_url = login_url_for(request)
     if isinstance(error, LoginRequired) and not wants_json(request):
         # A page whose login ended goes to the login, and comes back here afterwards.
         response: HttpResponse = HttpResponseRedirect(error.login_url)

@@ -56,13 +56,18 @@ class SessionStoreUnavailable(AccountsError):
 
 
 class LoginRequired(AccountsError):
-    """There is no usable login for this request. ``login_url`` sends the user back to it."""
+    """There is no usable login for this request. ``login_url`` sends the user back to it.
+
+    The machinery that raises it does not know the site's URLs; an empty ``login_url`` is filled
+    in for the request by the public face that hands the error on (``accounts.api``,
+    ``accounts.error_pages``).
+    """
 
     status = 401
     code = "login_required"
     title = "Please log in"
 
-    def __init__(self, message: str = "", *, login_url: str = "/auth/login/") -> None:
+    def __init__(self, message: str = "", *, login_url: str = "") -> None:
         super().__init__(message)
         self.login_url = login_url
 
@@ -76,7 +81,7 @@ class SessionEnded(LoginRequired):
     code = "session_expired"
     title = "Your session has ended"
 
-    def __init__(self, message: str = "", *, reason: str, login_url: str = "/auth/login/") -> None:
+    def __init__(self, message: str = "", *, reason: str, login_url: str = "") -> None:
         super().__init__(message, login_url=login_url)
         self.reason = reason
 

@@ -4,10 +4,10 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from accounts.activity import check_session_lifetime
 from accounts.error_pages import error_response, wants_json
 from accounts.exceptions import AccountsError, TokenUnavailable
-from accounts.refresh import current_tokens
+from accounts.sessions.activity import check_session_lifetime
+from accounts.tokens.renewal import current_tokens
 
 
 class AccountsErrorMiddleware:

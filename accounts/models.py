@@ -36,7 +36,7 @@ class OIDCIdentity(models.Model):
 
 class SessionPolicy(models.Model):
     """How long sessions live. One row, edited in the admin; changes apply on the next request
-    of every session, existing ones included (see accounts.lifetimes)."""
+    of every session, existing ones included (see accounts.sessions.lifetimes)."""
 
     absolute_lifetime = models.DurationField(
         default=timedelta(days=7),

@@ -17,11 +17,11 @@ from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts import lifetimes
-from accounts.activity import load_activity, session_policy
-from accounts.live_sessions import end_session_by_key, end_sessions_of, find_by_handle, sessions_of
-from accounts.timeline import WIDTH, timeline
-from accounts.tokens import TokenRecord, load_tokens
+from accounts.sessions import lifetimes
+from accounts.sessions.activity import load_activity, session_policy
+from accounts.sessions.live import end_session_by_key, end_sessions_of, find_by_handle, sessions_of
+from accounts.sessions.timeline import WIDTH, timeline
+from accounts.tokens.record import TokenRecord, load_tokens
 
 # The app's own login, whatever the project's LOGIN_URL says.
 LOGIN = reverse_lazy("accounts:login")

@@ -17,15 +17,15 @@ from mozilla_django_oidc.views import (
     OIDCLogoutView,
 )
 
-from accounts.backends import callback_url
 from accounts.conf import accounts_settings
-from accounts.discovery import provider_metadata
 from accounts.exceptions import LoginFailed, ProviderError, TokenRecordUnreadable
-from accounts.lifetimes import note_refresh_token_lifetime
-from accounts.logout_urls import provider_logout_url
+from accounts.oidc.backend import callback_url
+from accounts.oidc.discovery import provider_metadata
+from accounts.oidc.logout_urls import provider_logout_url
+from accounts.oidc.revocation import revoke_refresh_token
 from accounts.redirects import safe_next_path
-from accounts.revocation import revoke_refresh_token
-from accounts.tokens import TokenRecord, load_tokens, store_tokens
+from accounts.sessions.lifetimes import note_refresh_token_lifetime
+from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 
 logger = logging.getLogger(__name__)
 

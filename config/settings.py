@@ -149,7 +149,7 @@ CACHES = {
     }
     for alias in ("default", "sessions")
 }
-SESSION_ENGINE = "accounts.session_store"
+SESSION_ENGINE = "accounts.sessions.store"
 # Only sessions before login (a login in progress) live this long; after login the session
 # policy, edited in the admin, sets the lifetime.
 SESSION_COOKIE_AGE = 3600
@@ -190,7 +190,7 @@ if SITE_IS_HTTPS:
 
 # --- Authentication ------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
-    "accounts.backends.OIDCBackend",
+    "accounts.oidc.backend.OIDCBackend",
     # Password logins stay possible for break-glass admin accounts made with createsuperuser.
     "django.contrib.auth.backends.ModelBackend",
 ]

@@ -10,7 +10,7 @@ import logging
 
 from django.http import HttpRequest, JsonResponse
 
-from accounts.exceptions import AccountsError, LoginRequired
+from accounts.api import AccountsError, LoginRequired
 from proxy.exceptions import MethodNotAllowed, ProxyError
 
 logger = logging.getLogger(__name__)

@@ -14,8 +14,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.api import get_access_token
-from accounts.exceptions import AccountsError
+from accounts.api import AccountsError, get_access_token
 from proxy.bodies import RequestBody, read_request_body
 from proxy.conf import proxy_settings
 from proxy.exceptions import CsrfHeaderMissing, MethodNotAllowed, ProxyError

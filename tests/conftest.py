@@ -2,8 +2,8 @@ import pytest
 import redis
 from django.conf import settings as django_settings
 
-from accounts.discovery import forget_provider_metadata
-from accounts.jwks import signing_keys
+from accounts.oidc.discovery import forget_provider_metadata
+from accounts.oidc.jwks import signing_keys
 from tests.stack import Provider, Site, free_port
 
 SECOND_API = "http://127.0.0.1:8003"

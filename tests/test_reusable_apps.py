@@ -27,8 +27,8 @@ SETTINGS = textwrap.dedent(
         "accounts.middleware.TokenRefreshMiddleware",
     )
     MIDDLEWARE.append("accounts.middleware.AccountsErrorMiddleware")
-    AUTHENTICATION_BACKENDS = ["accounts.backends.OIDCBackend"]
-    SESSION_ENGINE = "accounts.session_store"
+    AUTHENTICATION_BACKENDS = ["accounts.oidc.backend.OIDCBackend"]
+    SESSION_ENGINE = "accounts.sessions.store"
     SESSION_CACHE_ALIAS = "sessions"
     REDIS_KEY_PREFIX = "throwaway"
     CACHES = {

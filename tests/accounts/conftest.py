@@ -1,6 +1,6 @@
 import pytest
 
-from accounts.jwks import signing_keys
+from accounts.oidc.jwks import signing_keys
 from tests.token_factory import JWKS_URI, SigningKey
 
 
@@ -19,7 +19,7 @@ def published(monkeypatch, key):
         state["fetches"] += 1
         return {"keys": list(state["keys"])}
 
-    monkeypatch.setattr("accounts.jwks.provider_get_json", fake_get_json)
+    monkeypatch.setattr("accounts.oidc.jwks.provider_get_json", fake_get_json)
     signing_keys.clear()
     yield state
     signing_keys.clear()

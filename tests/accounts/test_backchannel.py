@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from accounts.discovery import ProviderMetadata
 from accounts.models import OIDCIdentity
-from accounts.session_index import index_session
-from accounts.session_store import SessionStore
+from accounts.oidc.discovery import ProviderMetadata
+from accounts.sessions.index import index_session
+from accounts.sessions.store import SessionStore
 from tests.token_factory import CLIENT_ID, ISSUER, JWKS_URI, SigningKey
 
 pytestmark = pytest.mark.django_db

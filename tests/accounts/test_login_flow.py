@@ -236,7 +236,7 @@ def test_logout_still_works_when_provider_is_down(client, oidc_settings, redis_c
     login(client)
     key, _ = session_record(redis_client, client)
     oidc_settings.OIDC_ISSUER = "http://127.0.0.1:9"
-    from accounts.discovery import forget_provider_metadata
+    from accounts.oidc.discovery import forget_provider_metadata
 
     forget_provider_metadata()
     response = client.post("/auth/logout/")

@@ -64,7 +64,7 @@ def test_the_corpus_through_the_login_view_and_the_callbacks_redirect(client, mo
     """Each line as ``/auth/login/?next=``, then as the value the callback redirects to."""
     from django.test import RequestFactory
 
-    from accounts.discovery import ProviderMetadata
+    from accounts.oidc.discovery import ProviderMetadata
     from accounts.views import NEXT_KEY, CallbackView
 
     metadata = ProviderMetadata(

@@ -59,7 +59,7 @@ def test_oidc_values_and_default_scopes():
         {"OIDC_ISSUER": "https://tenant.auth0.com/", "OIDC_AUDIENCE": "https://api"},
         "(s.OIDC_ISSUER, s.OIDC_SCOPES, s.OIDC_AUDIENCE, s.OIDC_PROVIDER, s.OIDC_USE_PKCE)",
     )
-    # Scopes left empty mean the preset's default (tested in tests/accounts/test_presets.py).
+    # Scopes left empty mean the preset's default (tested in tests/accounts/oidc/test_presets.py).
     assert values == ("https://tenant.auth0.com/", "", "https://api", "generic", True)
 
 

@@ -9,9 +9,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import LoginRequired, TokenUnavailable, get_access_token
-from accounts.backends import OIDCBackend
-from accounts.decorators import login_required
+from accounts.api import LoginRequired, TokenUnavailable, get_access_token, login_required
+from accounts.oidc.backend import OIDCBackend
 from config.urls import urlpatterns as site_urlpatterns
 
 

@@ -5,7 +5,7 @@ import requests
 from django.contrib.auth.models import Group, User
 from django.test import Client
 
-from accounts.backends import OIDCBackend
+from accounts.oidc.backend import OIDCBackend
 from accounts.signals import session_ended, tokens_refreshed
 from tests.stack import API_AUDIENCE, sign_in_at_provider
 
@@ -56,7 +56,7 @@ def test_choosing_the_claims_pages_show(oidc_settings, client):
 def test_signals_tell_of_logins_refreshes_and_ended_sessions(oidc_settings, client, provider):
     from django.contrib.auth.signals import user_logged_in
 
-    from tests.accounts.test_refresh import expire_access_token
+    from tests.accounts.tokens.test_refresh import expire_access_token
 
     seen = []
     receivers = {

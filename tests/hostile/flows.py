@@ -10,8 +10,8 @@ import time
 
 import requests
 
-from accounts.session_store import SessionStore
-from accounts.tokens import load_tokens, store_tokens
+from accounts.sessions.store import SessionStore
+from accounts.tokens.record import load_tokens, store_tokens
 
 CALLBACK = "http://testserver/auth/callback/"
 

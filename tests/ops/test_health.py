@@ -85,10 +85,12 @@ def test_metrics_count_logins_and_logouts(oidc_settings, settings):
 
 
 def test_json_logs_are_one_object_per_line():
-    record = logging.LogRecord("accounts.refresh", logging.INFO, __file__, 1, "user %s", (7,), None)
+    record = logging.LogRecord(
+        "accounts.tokens.renewal", logging.INFO, __file__, 1, "user %s", (7,), None
+    )
     line = JsonFormatter().format(record)
     entry = json.loads(line)
     assert entry["message"] == "user 7"
     assert entry["level"] == "INFO"
-    assert entry["logger"] == "accounts.refresh"
+    assert entry["logger"] == "accounts.tokens.renewal"
     assert "\n" not in line

@@ -6,11 +6,28 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
-from accounts.activity import SessionActivity
-from accounts.lifetimes import Policy, deadlines
-from accounts.lifetimes import human_duration as human
-from accounts.tokens import TokenRecord
+from accounts.sessions.activity import SessionActivity
+from accounts.sessions.lifetimes import Policy, deadlines
+from accounts.sessions.lifetimes import human_duration as human
+
+
+class TokenTimes(Protocol):
+    """What the timeline needs of the token record: when each token expires."""
+
+    @property
+    def refresh_token(self) -> str | None: ...
+
+    @property
+    def access_token_expires_at(self) -> float | None: ...
+
+    @property
+    def id_token_expires_at(self) -> float | None: ...
+
+    @property
+    def refresh_token_expires_at(self) -> float | None: ...
+
 
 WIDTH = 720
 LEFT = 170  # room for the labels
@@ -41,7 +58,7 @@ class Mark:
 
 
 def timeline(
-    record: TokenRecord | None, activity: SessionActivity, policy: Policy, now: float
+    record: TokenTimes | None, activity: SessionActivity, policy: Policy, now: float
 ) -> tuple[list[Mark], float, int]:
     """The marks (in display order), the x of "now", and the picture's height."""
     clocks = deadlines(activity.created_at, activity.last_activity, policy)
@@ -84,7 +101,7 @@ def timeline(
     return placed, x(now), 20 + len(marks) * ROW
 
 
-def _access(record: TokenRecord | None, policy: Policy, now: float) -> Mark:
+def _access(record: TokenTimes | None, policy: Policy, now: float) -> Mark:
     at = record.access_token_expires_at if record else None
     if at is None:
         sentence = (
@@ -100,7 +117,7 @@ def _access(record: TokenRecord | None, policy: Policy, now: float) -> Mark:
     return Mark("access", "Access token", at, sentence)
 
 
-def _id_token(record: TokenRecord | None, now: float) -> Mark:
+def _id_token(record: TokenTimes | None, now: float) -> Mark:
     at = record.id_token_expires_at if record else None
     sentence = (
         f"Your ID token expires {_stamp(at)} ({_in(at, now)}). That does not end your session: "
@@ -111,7 +128,7 @@ def _id_token(record: TokenRecord | None, now: float) -> Mark:
     return Mark("id", "ID token", at, sentence)
 
 
-def _refresh(record: TokenRecord | None, now: float) -> Mark:
+def _refresh(record: TokenTimes | None, now: float) -> Mark:
     at = record.refresh_token_expires_at if record else None
     if record is None or not record.refresh_token:
         sentence = (

@@ -1,6 +1,6 @@
-"""accounts.resource_server (and accounts.drf): what your own API checks in a bearer token.
+"""accounts.resource_server (and its drf module): what your own API checks in a bearer token.
 
-Real tokens come from the real local provider, through the proxy; crafted ones are signed with
+Real tokens come from a login at the real local provider; crafted ones are signed with
 test keys published by a key server on a port-0 socket.
 """
 
@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
+import requests
 from django.http import JsonResponse
 from django.test import Client, RequestFactory
 
@@ -21,7 +22,8 @@ from accounts.resource_server import (
     KeyUnavailable,
     require_access_token,
 )
-from tests.proxy.conftest import login
+from accounts.tokens.record import load_tokens
+from tests.stack import sign_in_at_provider
 from tests.token_factory import SigningKey
 
 API = "http://127.0.0.1:8002"
@@ -215,10 +217,15 @@ def test_at_jwt_type_is_required_when_asked(keys, key):
 
 
 @pytest.fixture
-def real_token(proxy_settings, echo):
-    client = login(Client(), "alice")
-    assert client.get("/api/proxy/echo/x", HTTP_X_CSRF="1").status_code == 200
-    return echo.arrivals[0].bearer
+def real_token(oidc_settings):
+    """The access token a real login at the local provider gives (for the sample API)."""
+    client = Client()
+    authorize = client.get("/auth/login/", {"next": "/"})["Location"]
+    callback = sign_in_at_provider(
+        requests.Session(), authorize, "alice", stop_at="http://testserver/auth/callback/"
+    )
+    assert client.get(callback).status_code == 302
+    return load_tokens(client.session).access_token
 
 
 @pytest.mark.django_db
@@ -323,7 +330,7 @@ def test_drf_authentication_class(validator, key):
     from rest_framework.test import APIRequestFactory
     from rest_framework.views import APIView
 
-    from accounts.drf import AccessTokenAuthentication
+    from accounts.resource_server.drf import AccessTokenAuthentication
 
     class Auth(AccessTokenAuthentication):
         pass

@@ -15,15 +15,16 @@ from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.utils.crypto import constant_time_compare, salted_hmac
 
-from accounts import lifetimes, session_index
-from accounts.activity import RECORD_NAME as ACTIVITY
-from accounts.activity import SessionActivity
 from accounts.conf import accounts_settings
 from accounts.exceptions import TokenRecordUnreadable
-from accounts.revocation import revoke_refresh_token
-from accounts.session_store import SessionStore
+from accounts.oidc.revocation import revoke_refresh_token
+from accounts.sessions import index as session_index
+from accounts.sessions import lifetimes
+from accounts.sessions.activity import RECORD_NAME as ACTIVITY
+from accounts.sessions.activity import SessionActivity
+from accounts.sessions.store import SessionStore
 from accounts.signals import session_ended
-from accounts.tokens import load_tokens
+from accounts.tokens.record import load_tokens
 
 logger = logging.getLogger(__name__)
 

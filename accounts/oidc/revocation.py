@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
-from accounts.backends import client_credentials
 from accounts.conf import accounts_settings
-from accounts.discovery import provider_metadata
 from accounts.exceptions import ProviderUnavailable
-from accounts.provider_http import provider_post_form
+from accounts.oidc.backend import client_credentials
+from accounts.oidc.discovery import provider_metadata
+from accounts.oidc.provider_http import provider_post_form
 
 logger = logging.getLogger(__name__)
 

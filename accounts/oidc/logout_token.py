@@ -15,9 +15,9 @@ from typing import Any
 from django_redis import get_redis_connection
 
 from accounts.conf import accounts_settings
-from accounts.discovery import ProviderMetadata
 from accounts.exceptions import InvalidIDToken, InvalidLogoutToken
-from accounts.id_token import verify_provider_jwt
+from accounts.oidc.discovery import ProviderMetadata
+from accounts.oidc.id_token import verify_provider_jwt
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 

@@ -13,7 +13,7 @@ for theft and revoke the whole grant, and the user would be logged out. So:
    renewed it meanwhile, without calling the provider.
 
 The record is written only here, under the lock, and never inside the session dict (see
-``accounts.session_store``), so no request can put an old refresh token back.
+``accounts.sessions.store``), so no request can put an old refresh token back.
 """
 
 from __future__ import annotations
@@ -31,10 +31,7 @@ from django.http import HttpRequest
 from django_redis import get_redis_connection
 from redis.exceptions import LockError, RedisError
 
-from accounts.activity import session_policy
-from accounts.backends import client_credentials
 from accounts.conf import accounts_settings
-from accounts.discovery import provider_metadata
 from accounts.exceptions import (
     InvalidIDToken,
     ProviderUnavailable,
@@ -43,13 +40,15 @@ from accounts.exceptions import (
     TokenRecordUnreadable,
     TokenUnavailable,
 )
-from accounts.id_token import validate_id_token
-from accounts.login_urls import login_url_for
 from accounts.metrics import LOCK_TIMEOUTS, LOCK_WAITS, REFRESH_SECONDS, REFRESHES
-from accounts.provider_http import json_object, provider_post_form
-from accounts.session_end import end_session
+from accounts.oidc.backend import client_credentials
+from accounts.oidc.discovery import provider_metadata
+from accounts.oidc.id_token import validate_id_token
+from accounts.oidc.provider_http import json_object, provider_post_form
+from accounts.sessions.activity import session_policy
+from accounts.sessions.ending import end_session
 from accounts.signals import tokens_refreshed
-from accounts.tokens import (
+from accounts.tokens.record import (
     TokenRecord,
     access_token_expiry,
     audience_key,
@@ -158,9 +157,7 @@ def _renew(
         fresh = _load(request, fresh=True)
         if fresh is None:
             # Logged out (another tab, an admin) while this request waited.
-            raise SessionEnded(
-                "Your session has ended.", reason="logged_out", login_url=login_url_for(request)
-            )
+            raise SessionEnded("Your session has ended.", reason="logged_out")
         if _renewed_meanwhile(request, stale, fresh, target, force=force):
             return fresh
         return _call_provider_and_store(request, fresh, target)

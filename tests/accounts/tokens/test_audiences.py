@@ -11,8 +11,8 @@ from django.contrib.auth.models import User
 from django.test import RequestFactory
 
 from accounts.api import get_access_token
-from accounts.session_store import SessionStore
-from accounts.tokens import load_tokens
+from accounts.sessions.store import SessionStore
+from accounts.tokens.record import load_tokens
 from tests.conftest import SECOND_API
 from tests.stack import API_AUDIENCE, sign_in_at_provider
 

@@ -18,10 +18,10 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from accounts import lifetimes
-from accounts.session_end import end_session
-from accounts.session_index import index_session
-from accounts.session_store import SessionStore
+from accounts.sessions import lifetimes
+from accounts.sessions.ending import end_session
+from accounts.sessions.index import index_session
+from accounts.sessions.store import SessionStore
 
 logger = logging.getLogger(__name__)
 

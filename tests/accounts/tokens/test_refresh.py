@@ -12,9 +12,9 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from accounts.session_store import SessionStore
+from accounts.sessions.store import SessionStore
 from accounts.signals import session_ended, tokens_refreshed
-from accounts.tokens import load_tokens, store_tokens
+from accounts.tokens.record import load_tokens, store_tokens
 from tests.stack import leftover_keys, redis_dump, sign_in_at_provider, stored_token_records
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]

@@ -1,9 +1,9 @@
 """Strict validation of JWTs the provider signs: ID tokens (OIDC Core 1.0, section 3.1.3.7) and,
-through the same checks, back-channel logout tokens (``accounts.logout_token``).
+through the same checks, back-channel logout tokens (``accounts.oidc.logout_token``).
 
 mozilla-django-oidc checks the signature, ``exp`` and ``nonce`` only; it leaves ``iss`` and
 ``aud`` unchecked and lets clock skew escape as a 500. Every rule here has a test in
-tests/accounts/test_id_token.py.
+tests/accounts/oidc/test_id_token.py.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import jwt
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import InvalidIDToken
-from accounts.jwks import signing_keys
+from accounts.oidc.jwks import signing_keys
 
 # Headers that tell a verifier to fetch or trust a key from somewhere else. We never do: the key
 # comes only from the provider's discovered JWKS, so a token carrying these is a forgery attempt.

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
-from accounts.lifetimes import Policy, deadlines, human_duration, remaining_lifetime
 from accounts.models import SessionPolicy
+from accounts.sessions.lifetimes import Policy, deadlines, human_duration, remaining_lifetime
 
 DAY = 86400.0
 POLICY = Policy(

@@ -8,10 +8,10 @@ import pytest
 import requests
 from django.test import Client
 
-from accounts.discovery import ProviderMetadata
-from accounts.logout_urls import provider_logout_url
-from accounts.presets import PRESETS
-from accounts.tokens import TokenRecord
+from accounts.oidc.discovery import ProviderMetadata
+from accounts.oidc.logout_urls import provider_logout_url
+from accounts.oidc.presets import PRESETS
+from accounts.tokens.record import TokenRecord
 from tests.stack import confirm_logout_at_provider, sign_in_at_provider
 
 pytestmark = pytest.mark.django_db
@@ -37,7 +37,7 @@ def discovered(monkeypatch, settings):
     settings.SITE_URL = "https://app.example"
     current = {"metadata": metadata()}
     monkeypatch.setattr("accounts.views.provider_metadata", lambda **_: current["metadata"])
-    monkeypatch.setattr("accounts.logout_urls.provider_metadata", lambda: current["metadata"])
+    monkeypatch.setattr("accounts.oidc.logout_urls.provider_metadata", lambda: current["metadata"])
     return current
 
 
@@ -131,7 +131,7 @@ def test_entra_hints_logout_with_the_login_hint_claim_not_sid(discovered, settin
 def test_cognito_revokes_at_its_documented_endpoint_when_discovery_lists_none(
     discovered, settings, monkeypatch
 ):
-    from accounts import revocation
+    from accounts.oidc import revocation
 
     settings.OIDC_PROVIDER = "cognito"
     discovered["metadata"] = metadata(
@@ -160,7 +160,10 @@ def test_cognito_revokes_at_its_documented_endpoint_when_discovery_lists_none(
 def test_keycloaks_refresh_expires_in_is_not_taken_for_the_lifetime(settings):
     from django.core.cache import caches
 
-    from accounts.lifetimes import OBSERVED_REFRESH_LIFETIME_KEY, note_refresh_token_lifetime
+    from accounts.sessions.lifetimes import (
+        OBSERVED_REFRESH_LIFETIME_KEY,
+        note_refresh_token_lifetime,
+    )
 
     record = TokenRecord(
         **{**RECORD.to_json(), "refresh_token_expires_at": 1800.0, "obtained_at": 0.0}

@@ -16,8 +16,8 @@ import jwt
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import InvalidIDToken, ProviderUnavailable
-from accounts.key_selection import select_signing_key
-from accounts.provider_http import provider_get_json
+from accounts.oidc.provider_http import provider_get_json
+from accounts.protocol.key_selection import select_signing_key
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ passes. Keys are cached per process and refetched on an unknown ``kid`` at most 
 
 The core, ``AccessTokenValidator``, needs neither Django nor a configured project (the sample API
 in ``dev/sample_api`` is plain WSGI). For Django views there is ``require_access_token``; for
-Django REST framework, ``accounts.drf.AccessTokenAuthentication``.
+Django REST framework, ``accounts.resource_server.drf.AccessTokenAuthentication``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any, TypeVar, cast
 
 import jwt
 
-from accounts.key_selection import select_signing_key
+from accounts.protocol.key_selection import select_signing_key
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,6 @@ from django.contrib import auth
 from django.http import HttpRequest
 
 from accounts.exceptions import SessionEnded
-from accounts.login_urls import login_url_for
 from accounts.signals import session_ended
 
 logger = logging.getLogger(__name__)
@@ -22,4 +21,4 @@ def end_session(request: HttpRequest, reason: str, message: str) -> NoReturn:
     auth.logout(request)
     logger.info("session ended: user %s, reason %s", getattr(user, "pk", None), reason)
     session_ended.send(sender=end_session, request=request, user=user, reason=reason)
-    raise SessionEnded(message, reason=reason, login_url=login_url_for(request))
+    raise SessionEnded(message, reason=reason)

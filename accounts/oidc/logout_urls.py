@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from accounts.conf import accounts_settings
-from accounts.discovery import provider_metadata
 from accounts.exceptions import ProviderUnavailable
-from accounts.tokens import TokenRecord
+from accounts.oidc.discovery import provider_metadata
 
 logger = logging.getLogger(__name__)
 
 
-def provider_logout_url(record: TokenRecord | None) -> str | None:
+class LoggedIn(Protocol):
+    """What the logout URL needs of a login: its ID token (the hint) and claims."""
+
+    @property
+    def id_token(self) -> str: ...
+
+    @property
+    def claims(self) -> dict[str, Any]: ...
+
+
+def provider_logout_url(record: LoggedIn | None) -> str | None:
     """The provider's logout URL for this preset, or None to stay on the site."""
     try:
         metadata = provider_metadata()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import ProviderUnavailable
-from accounts.provider_http import provider_get_json
+from accounts.oidc.provider_http import provider_get_json
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from accounts.exceptions import InvalidIDToken
-from accounts.id_token import validate_id_token
+from accounts.oidc.id_token import validate_id_token
 from tests.token_factory import CLIENT_ID, ISSUER, JWKS_URI, SigningKey, claims
 
 NONCE = "n-0S6_WzA2Mj"

@@ -11,12 +11,13 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.test import Client
 
-from accounts import checks, lifetimes
+from accounts import checks
 from accounts.models import SessionPolicy
-from accounts.session_index import session_key_for_sid, user_key
-from accounts.session_store import SessionStore
+from accounts.sessions import lifetimes
+from accounts.sessions.index import session_key_for_sid, user_key
+from accounts.sessions.store import SessionStore
 from accounts.signals import session_ended
-from accounts.tokens import load_tokens
+from accounts.tokens.record import load_tokens
 from tests.stack import leftover_keys, sign_in_at_provider
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -208,7 +209,7 @@ def test_admin_warns_when_sessions_outlive_the_refresh_token(admin_client, redis
 def test_the_providers_refresh_expires_in_wins_over_the_admins_value(admin_client):
     from django.core.cache import caches
 
-    from accounts.lifetimes import OBSERVED_REFRESH_LIFETIME_KEY
+    from accounts.sessions.lifetimes import OBSERVED_REFRESH_LIFETIME_KEY
 
     set_policy(refresh_token_lifetime=timedelta(days=30))
     caches["sessions"].set(OBSERVED_REFRESH_LIFETIME_KEY, 3600, None)

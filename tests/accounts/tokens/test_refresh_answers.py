@@ -12,9 +12,9 @@ import pytest
 import requests
 from django.contrib.auth.models import User
 
-from accounts.discovery import ProviderMetadata
-from accounts.session_store import SessionStore
-from accounts.tokens import TokenRecord, load_tokens, store_tokens
+from accounts.oidc.discovery import ProviderMetadata
+from accounts.sessions.store import SessionStore
+from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 from tests.stack import leftover_keys
 from tests.token_factory import CLIENT_ID, ISSUER, JWKS_URI, claims
 
@@ -50,9 +50,9 @@ def endpoint(monkeypatch, settings, published):
         token_endpoint=TOKEN_ENDPOINT,
         jwks_uri=JWKS_URI,
     )
-    monkeypatch.setattr("accounts.refresh.provider_metadata", lambda: metadata)
+    monkeypatch.setattr("accounts.tokens.renewal.provider_metadata", lambda: metadata)
     fake = FakeTokenEndpoint()
-    monkeypatch.setattr("accounts.refresh.provider_post_form", fake)
+    monkeypatch.setattr("accounts.tokens.renewal.provider_post_form", fake)
     return fake
 
 
@@ -197,7 +197,7 @@ def test_client_misconfiguration_keeps_sessions_and_is_logged_loudly(
     client, session, endpoint, caplog, error, redis_client
 ):
     endpoint.answer(401, {"error": error})
-    with caplog.at_level(logging.ERROR, logger="accounts.refresh"):
+    with caplog.at_level(logging.ERROR, logger="accounts.tokens.renewal"):
         response = api_get(client)
     assert response.status_code == 503
     assert response["Retry-After"]

@@ -1,7 +1,7 @@
 """The token record: what the provider's token endpoint gave us, kept server-side.
 
 This module is the only one that knows how tokens are stored. The record lives beside the session
-(see ``accounts.session_store``), never in the session dict and never in a cookie.
+(see ``accounts.sessions.store``), never in the session dict and never in a cookie.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import TokenRecordUnreadable
-from accounts.session_store import SessionStore
-from accounts.token_cipher import decrypt_record, encrypt_record
+from accounts.sessions.store import SessionStore
+from accounts.tokens.cipher import decrypt_record, encrypt_record
 
 RECORD_NAME = "tokens"
 
@@ -130,7 +130,7 @@ def load_tokens(session: SessionBase, *, fresh: bool = False) -> TokenRecord | N
 def _store(session: SessionBase) -> SessionStore:
     if not isinstance(session, SessionStore):
         raise ImproperlyConfigured(
-            "SESSION_ENGINE must be 'accounts.session_store': tokens are kept beside the session."
+            "SESSION_ENGINE must be 'accounts.sessions.store': tokens are kept beside the session."
         )
     return session
 

@@ -1,0 +1,211 @@
+"""Redis-backed sessions with records kept *beside* the session dict.
+
+Django's cache backend stores the whole session dict as one value, and ``save()`` rewrites all of
+it: the last writer wins. If the tokens lived inside that dict, a slow request that loaded the
+session before a refresh and saved it after would put the old, already-rotated refresh token back,
+and the provider would revoke the grant on its next use. So the token record (and any other record
+that must not be clobbered) lives under its own key, ``<session key>:<record name>``, written only
+by the code that owns it. Loading the session fetches the dict and these records in one round
+trip, so keeping them apart costs nothing per request.
+
+The lifecycle is still ``SessionBase``'s: ``delete`` and ``cycle_key`` (called by ``auth.logout``
+and ``auth.login``) carry the records along, and a Redis failure is an error, never an empty
+session: the stock cache backend swallows every exception in ``load()``, which would silently log
+a user out when Redis blips.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
+from django.core.cache.backends.base import BaseCache
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+
+from accounts.exceptions import SessionStoreUnavailable
+from accounts.sessions import lifetimes
+from accounts.sessions.index import unindex_session
+
+try:
+    from django_redis.exceptions import ConnectionInterrupted
+except ImportError:  # pragma: no cover - django-redis is a hard dependency
+    ConnectionInterrupted = RedisError
+
+
+logger = logging.getLogger(__name__)
+
+# Names of the records kept beside each session: accounts.tokens.record owns "tokens",
+# accounts.sessions.activity owns "activity".
+ATTACHED_RECORDS = ("tokens", "activity")
+
+
+@contextmanager
+def _redis_errors_as_unavailable() -> Iterator[None]:
+    try:
+        yield
+    except (RedisError, ConnectionInterrupted, ConnectionError) as exc:
+        raise SessionStoreUnavailable(
+            "The session store is not answering. Please try again in a moment."
+        ) from exc
+
+
+def _wait_for_replicas() -> None:
+    wanted = int(getattr(settings, "REDIS_WAIT_REPLICAS", 0))
+    if wanted <= 0:
+        return
+    timeout_ms = int(getattr(settings, "REDIS_WAIT_TIMEOUT_MS", 100))
+    connection = get_redis_connection(getattr(settings, "SESSION_CACHE_ALIAS", "default"))
+    acknowledged = connection.wait(wanted, timeout_ms)
+    if acknowledged < wanted:
+        # Not an error: the write is on the primary. It is only less safe from a failover.
+        logger.warning("token record reached %s of %s replicas in time", acknowledged, wanted)
+
+
+class SessionStore(CacheSessionStore):
+    _cache: BaseCache
+
+    def __init__(self, session_key: str | None = None) -> None:
+        super().__init__(session_key)
+        self._records: dict[str, Any] = {}
+        self._policy: lifetimes.Policy | None = None
+        # Decoded forms of records, by name, kept with the raw value they came from; owned by
+        # the modules that own the records (accounts.tokens.record).
+        self.decoded: dict[str, tuple[Any, Any]] = {}
+
+    # --- records beside the session ------------------------------------------------------
+    def record_key(self, name: str, session_key: str | None = None) -> str:
+        return f"{self.cache_key_prefix}{session_key or self.session_key}:{name}"
+
+    def read_record(self, name: str, *, fresh: bool = False) -> Any:
+        """The record ``name`` of this session, or None.
+
+        By default the copy fetched with the session is returned; ``fresh=True`` reads Redis
+        again (under a lock, to see what another process wrote since this request began).
+        """
+        if not fresh:
+            self.keys()  # loads the session and its records, once per request
+            if name in self._records:
+                return self._records[name]
+        if self.session_key is None:
+            return None
+        with _redis_errors_as_unavailable():
+            value = self._cache.get(self.record_key(name))
+        self._records[name] = value
+        return value
+
+    def write_record(self, name: str, value: Any, *, replicate: bool = False) -> None:
+        """Store record ``name`` for as long as the session lives. Creates the session if needed.
+
+        ``replicate=True`` then waits for ``REDIS_WAIT_REPLICAS`` replicas to hold it (Redis
+        ``WAIT``), for records whose loss in a failover would cost the user their login.
+        """
+        if self.session_key is None:
+            self.create()
+        # Kept first: the new activity record is what the remaining lifetime (the TTL) follows.
+        self._records[name] = value
+        with _redis_errors_as_unavailable():
+            self._cache.set(self.record_key(name), value, self.get_expiry_age())
+            if replicate:
+                _wait_for_replicas()
+
+    def delete_record(self, name: str) -> None:
+        if self.session_key is not None:
+            with _redis_errors_as_unavailable():
+                self._cache.delete(self.record_key(name))
+        self._records.pop(name, None)
+
+    def policy(self) -> lifetimes.Policy:
+        """The session policy, as fetched with the session (or from the database if not)."""
+        if self._policy is None:
+            with _redis_errors_as_unavailable():
+                self._policy = lifetimes.load_policy()
+        return self._policy
+
+    # --- SessionBase hooks ---------------------------------------------------------------
+    def load(self) -> dict[str, Any]:
+        session_key = self.cache_key
+        record_keys = {name: self.record_key(name) for name in ATTACHED_RECORDS}
+        with _redis_errors_as_unavailable():
+            found = self._cache.get_many(
+                [session_key, *record_keys.values(), lifetimes.POLICY_CACHE_KEY]
+            )
+        self._policy = lifetimes.policy_from_cache_value(found.get(lifetimes.POLICY_CACHE_KEY))
+        data = found.get(session_key)
+        if data is None:
+            # Unknown or expired key: start afresh, as the stock backend does.
+            self._session_key = None
+            self._records = {}
+            return {}
+        self._records = {name: found.get(key) for name, key in record_keys.items()}
+        return data  # type: ignore[no-any-return]
+
+    def save(self, must_create: bool = False) -> None:
+        with _redis_errors_as_unavailable():
+            super().save(must_create=must_create)
+            if not must_create:
+                # The records live exactly as long as the session they belong to.
+                age = self.get_expiry_age()
+                for name, value in self._records.items():
+                    if value is not None:
+                        self._cache.touch(self.record_key(name), age)
+
+    def exists(self, session_key: str) -> bool:
+        with _redis_errors_as_unavailable():
+            return super().exists(session_key)
+
+    def get_session_cookie_age(self) -> int:
+        # After login the session policy sets the lifetime: the cookie's max-age and the Redis
+        # TTLs follow the remaining time (see accounts.sessions.lifetimes). Before login (a login in
+        # progress) SESSION_COOKIE_AGE applies.
+        activity = self._records.get("activity") if self.session_key else None
+        if isinstance(activity, dict) and "created_at" in activity:
+            return lifetimes.remaining_lifetime(
+                activity["created_at"], activity["last_activity"], self.policy(), lifetimes.now()
+            )
+        return super().get_session_cookie_age()
+
+    def delete(self, session_key: str | None = None) -> None:
+        key = session_key or self.session_key
+        if key is None:
+            return
+        with _redis_errors_as_unavailable():
+            activity = (
+                self._records.get("activity")
+                if key == self.session_key
+                else self._cache.get(self.record_key("activity", key))
+            )
+            self._cache.delete_many(
+                [self.cache_key_prefix + key, *(self.record_key(n, key) for n in ATTACHED_RECORDS)]
+            )
+            if isinstance(activity, dict) and activity.get("user_id"):
+                unindex_session(activity["user_id"], key, activity.get("sid"))
+        if key == self.session_key:
+            self._records = {}
+
+    def cycle_key(self) -> None:
+        # auth.login() cycles the key to defeat session fixation; the records move with it.
+        records = {name: self.read_record(name) for name in ATTACHED_RECORDS}
+        super().cycle_key()
+        for name, value in records.items():
+            if value is not None:
+                self.write_record(name, value)
+
+    # The async twins run the sync code in a thread: django-redis has no native async client,
+    # so this is what the stock backend's async methods cost too.
+    async def aload(self) -> dict[str, Any]:
+        return await sync_to_async(self.load)()
+
+    async def asave(self, must_create: bool = False) -> None:
+        await sync_to_async(self.save)(must_create)
+
+    async def adelete(self, session_key: str | None = None) -> None:
+        await sync_to_async(self.delete)(session_key)
+
+    async def acycle_key(self) -> None:
+        await sync_to_async(self.cycle_key)()
