@@ -18,7 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.sessions import lifetimes
-from accounts.sessions.activity import load_activity, session_policy
+from accounts.sessions.activity import load_activity
+from accounts.sessions.lifetimes import session_policy
 from accounts.sessions.live import end_session_by_key, end_sessions_of, find_by_handle, sessions_of
 from accounts.sessions.timeline import WIDTH, timeline
 from accounts.tokens.record import TokenRecord, load_tokens

@@ -53,12 +53,6 @@ def load_activity(session: SessionBase, *, fresh: bool = False) -> SessionActivi
     return SessionActivity.from_json(session.read_record(RECORD_NAME, fresh=fresh))
 
 
-def session_policy(session: SessionBase) -> lifetimes.Policy:
-    if isinstance(session, SessionStore):
-        return session.policy()
-    return lifetimes.load_policy()
-
-
 def check_session_lifetime(request: HttpRequest) -> None:
     """End the session if either clock ran out under the current policy; else note activity.
 
@@ -73,7 +67,7 @@ def check_session_lifetime(request: HttpRequest) -> None:
         # Logged in before sessions had an activity record: its clocks start now.
         _start(request, request.user, now)
         return
-    policy = session_policy(session)
+    policy = lifetimes.session_policy(session)
     deadlines = lifetimes.deadlines(activity.created_at, activity.last_activity, policy)
     if now >= deadlines.expires_at:
         end_session(request, deadlines.reason, "Your session has ended; please log in again.")
@@ -105,7 +99,7 @@ def _start(request: HttpRequest, user: Any, now: float) -> None:
         ip=request.META.get("REMOTE_ADDR", ""),
         user_agent=request.headers.get("User-Agent", "")[:300],
     )
-    _record(request, activity, session_policy(request.session), now)
+    _record(request, activity, lifetimes.session_policy(request.session), now)
 
 
 @receiver(user_logged_in)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.cache import caches
 from django.db.models.signals import post_save
 from django.dispatch import receiver
@@ -93,6 +94,15 @@ def load_policy() -> Policy:
     policy = Policy.from_model(row)
     caches[accounts_settings.SESSION_CACHE_ALIAS].set(POLICY_CACHE_KEY, policy.to_json(), None)
     return policy
+
+
+def session_policy(session: SessionBase) -> Policy:
+    """The policy ``session`` is judged by: the copy fetched with it by the session store,
+    else (another engine, or no request) the database's."""
+    prefetched = getattr(session, "policy", None)
+    if callable(prefetched):
+        return cast(Policy, prefetched())
+    return load_policy()
 
 
 @receiver(post_save, sender=SessionPolicy)

@@ -45,8 +45,8 @@ from accounts.oidc.backend import client_credentials
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.id_token import validate_id_token
 from accounts.oidc.provider_http import json_object, provider_post_form
-from accounts.sessions.activity import session_policy
 from accounts.sessions.ending import end_session
+from accounts.sessions.lifetimes import session_policy
 from accounts.signals import tokens_refreshed
 from accounts.tokens.record import (
     TokenRecord,
