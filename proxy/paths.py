@@ -5,13 +5,17 @@ decoded ``PATH_INFO``, where ``%2F`` has already become ``/`` and can no longer 
 Anything whose meaning could differ between this check and the upstream's router is refused
 (IETF browser-apps draft §6.1.3.4): dot segments and their encodings, encoded slashes,
 backslashes and percent signs (double encoding), empty segments (``//``), ``@``, a scheme,
-control characters. What passes is forwarded byte for byte, so the upstream decodes exactly what
-was checked.
+control characters, and segments that some upstream reads as a dot segment although they are
+none on the wire: Tomcat and Spring drop ``;`` parameters before resolving (``..;x`` is ``..``),
+and servers that apply Unicode NFKC turn full-width dots (U+FF0E) into ``.`` and the full-width
+solidus (U+FF0F) into ``/``. What passes is forwarded byte for byte, so the upstream decodes
+exactly what was checked.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, unquote_to_bytes, urlsplit
@@ -93,13 +97,25 @@ def check_path(raw: str) -> str:
         raise UnsafePath("The path holds '@'.")
     segments = decoded.split("/")[1:]
     for index, segment in enumerate(segments):
-        if segment in {".", ".."}:
-            raise UnsafePath("The path holds a '.' or '..' segment.")
+        if _reads_as_dot_segment(segment):
+            raise UnsafePath("The path holds a '.' or '..' segment, or one an upstream reads so.")
         if not segment and index != len(segments) - 1:
             raise UnsafePath("The path holds an empty segment ('//').")
     if segments and _SCHEME.match(segments[0]):
         raise UnsafePath("The path starts with a scheme.")
     return raw
+
+
+def _reads_as_dot_segment(segment: str) -> bool:
+    """Whether ``segment`` (decoded) is ``.`` or ``..`` as the upstream may read it: as it is,
+    without its ``;`` parameters, or after NFKC, which may also split it at a slash."""
+    readings = {segment, segment.split(";", 1)[0]}
+    for reading in list(readings):
+        normalized = unicodedata.normalize("NFKC", reading)
+        if normalized != reading and any(c in normalized for c in "/\\"):
+            return True  # a full-width slash or backslash: a new segment boundary upstream
+        readings.add(normalized.split(";", 1)[0])
+    return bool(readings & {".", ".."})
 
 
 def check_query(raw_query: str) -> str:

@@ -16,12 +16,29 @@ SAFE = [
     "/v1/items;matrix=1",
     "/file.tar.gz",
     "/.well-known/thing",  # a dot inside a segment is fine
+    "/a..;b",  # not a dot segment, with or without its parameter
+    "/...;x",
+    "/%EF%BC%A1",  # full-width capital A (U+FF21): NFKC makes it "A", no structure
     "/a..b",
     "/x/y:z",  # a colon after the first segment is no scheme
     "/~user/-_.!$&'()*+,;=",
 ]
 
 ATTACKS = [
+    # Dot segments an upstream reads after dropping ";" parameters (Tomcat, Spring) or after
+    # Unicode NFKC (full-width dots and slashes).
+    "/..;",
+    "/.;",
+    "/..;/secret",
+    "/a/..;jsessionid=x/secret",
+    "/..%3B/secret",
+    "/..%3b",
+    "/%EF%BC%8E%EF%BC%8E/secret",  # two full-width full stops (U+FF0E)
+    "/%EF%BC%8E/secret",  # one full-width full stop
+    "/%EF%BC%8E%EF%BC%8E;x/secret",
+    "/a%EF%BC%8F..%EF%BC%8Fsecret",  # full-width solidus (U+FF0F) around ".."
+    "/a%EF%BC%BCb",  # full-width backslash
+    "/%E2%80%A5/secret",  # two dot leader (U+2025): NFKC ".."
     "/..",
     "/../secret",
     "/a/../../secret",
