@@ -8,6 +8,11 @@ against the upstream's limit while it flows, so a lying or absent length changes
 
 Small bodies are read into memory first, which makes the request replayable after an upstream
 401; larger ones stream through and are never replayed.
+
+A body the server cannot read (a malformed chunk size, a chunk without its CRLF, a connection
+that ends before the announced length) is the browser's fault: 400, never a 500. A transfer
+coding other than ``chunked`` (``gzip, chunked``) is refused: the server removes only the chunk
+framing, so forwarding the rest without its coding would silently change the body.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 
-from proxy.exceptions import BodyTooLarge, IncompleteBody
+from proxy.exceptions import BodyTooLarge, IncompleteBody, UnsupportedTransferCoding
 
 
 class RequestBody:
@@ -71,7 +76,7 @@ class RequestBody:
             want = self._chunk_size
             if self._remaining is not None:
                 want = min(want, self._remaining)
-            chunk = self._source.read(want)
+            chunk = _read(self._source, want)
             if not chunk:
                 if self._remaining is not None:
                     raise IncompleteBody()
@@ -106,8 +111,14 @@ def read_request_body(
             data = _read_exactly(source, length)
             return RequestBody(data=data)
         return RequestBody(source=source, length=length, limit=limit, chunk_size=chunk_size)
-    if "HTTP_TRANSFER_ENCODING" not in environ:
+    transfer_encoding = environ.get("HTTP_TRANSFER_ENCODING")
+    if transfer_encoding is None:
         return RequestBody()
+    if transfer_encoding.strip().lower() != "chunked":
+        raise UnsupportedTransferCoding(
+            f"Transfer-Encoding {transfer_encoding[:60]!r} is not supported; send the body "
+            "with a Content-Length or chunked alone."
+        )
     if not environ.get("wsgi.input_terminated"):
         raise IncompleteBody("This server cannot read a request body of unknown length.")
     # Buffer up to the replay limit; whatever is left streams after it.
@@ -130,9 +141,19 @@ def _read_up_to(source: BinaryIO, length: int) -> bytes:
     parts: list[bytes] = []
     got = 0
     while got < length:
-        chunk = source.read(length - got)
+        chunk = _read(source, length - got)
         if not chunk:
             break
         parts.append(chunk)
         got += len(chunk)
     return b"".join(parts)
+
+
+def _read(source: BinaryIO, size: int) -> bytes:
+    try:
+        return source.read(size)
+    except Exception as exc:
+        # The server's own parser errors surface here, from the WSGI input: gunicorn raises
+        # InvalidChunkSize or ChunkMissingTerminator (its ParseException family) and NoMoreData
+        # (an OSError); other servers raise OSError or ValueError. None is worth a 500.
+        raise IncompleteBody("The request body is malformed or was cut off.") from exc

@@ -53,11 +53,20 @@ class BodyTooLarge(ProxyError):
 
 
 class IncompleteBody(ProxyError):
-    """The browser sent fewer bytes than it announced (it went away, usually)."""
+    """The browser sent fewer bytes than it announced (it went away, usually), or a body the
+    server could not parse (a malformed chunk)."""
 
     status = 400
     code = "incomplete_body"
     title = "The request body ended early"
+
+
+class UnsupportedTransferCoding(ProxyError):
+    """The body came with a transfer coding besides ``chunked`` (RFC 9112 §6.1: 501)."""
+
+    status = 501
+    code = "unsupported_transfer_coding"
+    title = "The request body's transfer coding is not supported"
 
 
 class UpstreamUnavailable(ProxyError):

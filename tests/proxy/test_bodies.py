@@ -5,7 +5,7 @@ import io
 import pytest
 
 from proxy.bodies import read_request_body
-from proxy.exceptions import BodyTooLarge, IncompleteBody
+from proxy.exceptions import BodyTooLarge, IncompleteBody, UnsupportedTransferCoding
 
 
 class Input(io.BytesIO):
@@ -103,3 +103,54 @@ def test_a_body_shorter_than_announced_is_incomplete():
 def test_a_malformed_length_is_refused(length):
     with pytest.raises(IncompleteBody):
         body_for(b"x", length=length)
+
+
+class BrokenInput(io.BytesIO):
+    """A WSGI input whose server fails to parse the body after ``good`` bytes."""
+
+    def __init__(self, good, error):
+        super().__init__(good)
+        self.error = error
+
+    def read(self, size=-1):
+        data = super().read(size)
+        if not data:
+            raise self.error
+        return data
+
+
+@pytest.mark.parametrize("error", [OSError("no more data"), ValueError("bad chunk size")])
+@pytest.mark.parametrize("size", [10, 5000])  # buffered, and streamed after its head
+def test_a_body_the_server_cannot_parse_is_incomplete_not_a_crash(error, size):
+    environ = {
+        "wsgi.input": BrokenInput(b"b" * size, error),
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input_terminated": True,
+    }
+
+    def read_and_send():
+        sent(read_request_body(environ, limit=10_000, replay_limit=100, chunk_size=64))
+
+    with pytest.raises(IncompleteBody, match="malformed"):
+        read_and_send()
+
+
+@pytest.mark.parametrize("coding", ["gzip, chunked", "chunked, chunked", "identity", "deflate"])
+def test_transfer_codings_besides_chunked_are_refused(coding):
+    environ = {
+        "wsgi.input": Input(b"abc"),
+        "HTTP_TRANSFER_ENCODING": coding,
+        "wsgi.input_terminated": True,
+    }
+    with pytest.raises(UnsupportedTransferCoding):
+        read_request_body(environ, limit=1000, replay_limit=100, chunk_size=64)
+
+
+def test_chunked_is_matched_whatever_its_case():
+    environ = {
+        "wsgi.input": Input(b"abc"),
+        "HTTP_TRANSFER_ENCODING": " Chunked ",
+        "wsgi.input_terminated": True,
+    }
+    body = read_request_body(environ, limit=1000, replay_limit=100, chunk_size=64)
+    assert sent(body) == b"abc"

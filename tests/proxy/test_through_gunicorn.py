@@ -60,6 +60,10 @@ def session_cookie(browser):
         "/api/proxy/echo/a%0D%0AX:1",
         "/api/proxy/ec%2Fho/x",
         "/api/proxy/echo/../echo/x",
+        "/api/proxy/echo/..;/secret",
+        "/api/proxy/echo/a/..;jsessionid=x/secret",
+        "/api/proxy/echo/..%3B/secret",
+        "/api/proxy/echo/%EF%BC%8E%EF%BC%8E/secret",
     ],
 )
 def test_path_attacks_on_the_wire_are_400(stack, browser, target):
@@ -254,3 +258,67 @@ def test_100_mb_each_way_streams_in_bounded_memory(stack, browser):
 
     growth_mib = (rss_high_water_kib(worker) - before) / 1024
     assert growth_mib < 30, f"the worker's peak memory grew by {growth_mib:.1f} MiB"
+
+
+def raw_exchange(stack, head, body=b"", *, cookie):
+    """Send ``head`` (request line and headers, without the blank line) and ``body`` byte for
+    byte, close the sending side, and return the status and the JSON error code."""
+    import json
+    import socket
+
+    with socket.create_connection(("127.0.0.1", stack.site_port), timeout=10) as sock:
+        request = head + f"\r\nX-CSRF: 1\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n"
+        sock.sendall(request.encode() + body)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    status_line, _, rest = answer.partition(b"\r\n")
+    payload = rest.partition(b"\r\n\r\n")[2]
+    try:
+        code = json.loads(payload).get("error")
+    except ValueError:
+        code = None
+    return int(status_line.split()[1]), code
+
+
+POST = "POST /api/proxy/echo/upload HTTP/1.1\r\nHost: 127.0.0.1"
+BIG = 100 * 1024  # over the replay limit (64 KiB): the body streams upstream
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "streamed"),
+    [
+        # A chunk size that is not hexadecimal.
+        ("Transfer-Encoding: chunked", b"zz\r\nabc\r\n0\r\n\r\n", False),
+        # A chunk without its CRLF.
+        ("Transfer-Encoding: chunked", b"5\r\nabcdeXX0\r\n\r\n", False),
+        # A chunked body that never ends.
+        ("Transfer-Encoding: chunked", b"5\r\nabcde\r\n", False),
+        # Fewer bytes than announced, for a buffered body.
+        ("Content-Length: 100", b"only 13 bytes", False),
+        # The same, for bodies that stream upstream.
+        (f"Content-Length: {BIG + 10}", b"x" * BIG, True),
+        ("Transfer-Encoding: chunked", b"%x\r\n" % BIG + b"x" * BIG + b"\r\nzz\r\n", True),
+    ],
+)
+def test_malformed_request_bodies_are_400_json(stack, browser, headers, body, streamed):
+    status, code = raw_exchange(stack, f"{POST}\r\n{headers}", body, cookie=session_cookie(browser))
+    assert (status, code) == (400, "incomplete_body")
+    assert browser.get(stack.url + "/healthz", timeout=10).status_code == 200
+    if not streamed:
+        # A buffered body is checked whole before the upstream is contacted.
+        assert stack.echo.arrivals == []
+
+
+def test_a_transfer_coding_besides_chunked_is_refused_not_stripped(stack, browser):
+    status, code = raw_exchange(
+        stack,
+        f"{POST}\r\nTransfer-Encoding: gzip, chunked",
+        b"3\r\nabc\r\n0\r\n\r\n",
+        cookie=session_cookie(browser),
+    )
+    # gunicorn itself may refuse it (400) before the proxy sees it; either way nobody forwards a
+    # body whose coding was dropped.
+    assert (status, code) in {(400, None), (501, "unsupported_transfer_coding")}
+    assert stack.echo.arrivals == []
