@@ -22,6 +22,7 @@ from proxy.forwarding import UpstreamBody, discard, read_whole, send
 from proxy.headers import browser_response_headers, upstream_request_headers
 from proxy.metrics import PROXIED, UPSTREAM_SECONDS
 from proxy.paths import check_path, check_query, raw_request_path, split_forwarded_path
+from proxy.redirects import rewrite_location
 from proxy.responses import error_response
 from proxy.upstreams import Upstream, get_upstream
 
@@ -92,7 +93,7 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         token = _bearer_token(request, upstream, force=True)
         headers["Authorization"] = f"Bearer {token}"
         response = _send(upstream, method, target, headers, body)
-    return _browser_response(request, response, upstream)
+    return _browser_response(request, response, upstream, target=target, proxy_base=prefix)
 
 
 def _require_csrf_header(request: HttpRequest) -> None:
@@ -134,12 +135,24 @@ def _send(
 
 
 def _browser_response(
-    request: HttpRequest, upstream_response: urllib3.BaseHTTPResponse, upstream: Upstream
+    request: HttpRequest,
+    upstream_response: urllib3.BaseHTTPResponse,
+    upstream: Upstream,
+    *,
+    target: str,
+    proxy_base: str,
 ) -> HttpResponseBase:
     headers, cookies = browser_response_headers(
         upstream_response.headers.items(),
         forward_set_cookie=proxy_settings.PROXY_FORWARD_SET_COOKIE,
     )
+    if "Location" in headers:
+        headers["Location"] = rewrite_location(
+            headers["Location"],
+            request_url=upstream.origin + target,
+            upstream_base=upstream.origin + upstream.base_path,
+            proxy_base=proxy_base.rstrip("/"),
+        )
     status = upstream_response.status
     # Never let Django's text/html default label an untyped body: the browser would render it.
     content_type = headers.pop("Content-Type", None) or "application/octet-stream"
