@@ -51,7 +51,10 @@ def login_url_for(request: HttpRequest) -> str:
 
 
 def _same_site_referer_path(request: HttpRequest) -> str:
-    referer = urlsplit(request.headers.get("Referer", ""))
+    try:
+        referer = urlsplit(request.headers.get("Referer", ""))
+    except ValueError:
+        return "/"  # "http://[" and the like: the browser's header, not worth a 500
     site = urlsplit(accounts_settings.SITE_URL)
     if (referer.scheme, referer.netloc) != (site.scheme, site.netloc):
         return "/"

@@ -87,3 +87,19 @@ def test_the_corpus_through_the_login_view_and_the_callbacks_redirect(client, mo
             if not _stays_local(view.success_url):
                 escaped.append(line)
     assert escaped == []
+
+
+@pytest.mark.parametrize("referer", ["http://[", "http://[::1", "https://[zz]/x", "http://a:b:c/"])
+def test_a_malformed_referer_sends_the_user_home_after_login(rf, referer):
+    from accounts.redirects import login_url_for
+
+    request = rf.post("/api/proxy/notes/x", HTTP_REFERER=referer)
+    assert login_url_for(request) == "/auth/login/?next=%2F"
+
+
+def test_a_same_site_referer_is_where_the_user_comes_back(rf, settings):
+    from accounts.redirects import login_url_for
+
+    settings.SITE_URL = "http://testserver"
+    request = rf.post("/api/proxy/notes/x", HTTP_REFERER="http://testserver/notes?page=2")
+    assert login_url_for(request) == "/auth/login/?next=%2Fnotes%3Fpage%3D2"
