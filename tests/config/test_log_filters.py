@@ -23,3 +23,22 @@ def test_other_lines_are_untouched():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "login: user %s", (7,), None)
     DropQueryStrings().filter(record)
     assert record.getMessage() == "login: user 7"
+
+
+def test_a_request_with_a_foreign_host_logs_one_warning_without_a_traceback(client, settings):
+    import io
+
+    (console,) = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    captured = io.StringIO()
+    original = console.setStream(captured)
+    try:
+        for _ in range(3):
+            response = client.get("/", HTTP_HOST="evil.test")
+            assert response.status_code == 400
+    finally:
+        console.setStream(original)
+    lines = captured.getvalue().splitlines()
+    assert len(lines) == 3, lines
+    assert all(" WARNING django.security.DisallowedHost " in line for line in lines)
+    assert "evil.test" in lines[0]
+    assert "Traceback" not in captured.getvalue()
