@@ -236,7 +236,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"drop_query_strings": {"()": "config.log_filters.DropQueryStrings"}},
+    "filters": {
+        "drop_query_strings": {"()": "config.log_filters.DropQueryStrings"},
+        "suspicious_requests_as_warnings": {
+            "()": "config.log_filters.SuspiciousRequestsAsWarnings"
+        },
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "config.json_logs.JsonFormatter"},
@@ -245,7 +250,7 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if env_str("LOG_FORMAT", "plain") == "json" else "plain",
-            "filters": ["drop_query_strings"],
+            "filters": ["drop_query_strings", "suspicious_requests_as_warnings"],
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
