@@ -11,6 +11,7 @@ import requests
 from django.contrib.auth.models import User
 
 from accounts.models import OIDCIdentity
+from accounts.views import STATES_KEY
 from tests.stack import redis_dump, sign_in_at_provider, stored_token_records
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -148,7 +149,10 @@ def test_provider_error_is_shown_with_its_message(client, oidc_settings):
     assert "declined" in page
     assert "End-User aborted" in page
     # The state is spent: a success cannot be replayed onto it afterwards.
-    assert client.get("/auth/callback/", {"code": "x", "state": state}).status_code == 400
+    assert state not in client.session.get(STATES_KEY, {})
+    replay = client.get("/auth/callback/", {"code": "x", "state": state})
+    assert replay.status_code == 400
+    assert "expired or was already used" in replay.content.decode()
 
 
 def test_missing_rfc9207_iss_is_refused_when_advertised(client, oidc_settings, provider):
