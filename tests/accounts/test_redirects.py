@@ -123,3 +123,23 @@ def test_a_same_site_referer_is_where_the_user_comes_back(rf, settings):
     settings.SITE_URL = "http://testserver"
     request = rf.post("/api/proxy/notes/x", HTTP_REFERER="http://testserver/notes?page=2")
     assert login_url_for(request) == "/auth/login/?next=%2Fnotes%3Fpage%3D2"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("unsafe", ["//evil.test", "https://evil.test/", "/\\evil.test", "x"])
+def test_login_stores_only_a_safe_next(client, monkeypatch, unsafe):
+    # The first of the two layers: what login keeps for the callback is already safe.
+    from accounts.oidc.discovery import ProviderMetadata
+    from accounts.views import NEXT_KEY
+
+    metadata = ProviderMetadata(
+        issuer="https://issuer.test",
+        authorization_endpoint="https://issuer.test/auth",
+        token_endpoint="https://issuer.test/token",
+        jwks_uri="https://issuer.test/jwks",
+    )
+    monkeypatch.setattr("accounts.views.provider_metadata", lambda **_: metadata)
+    assert client.get("/auth/login/", {"next": unsafe}).status_code == 302
+    assert client.session[NEXT_KEY] == "/"
+    assert client.get("/auth/login/", {"next": "/notes?x=1"}).status_code == 302
+    assert client.session[NEXT_KEY] == "/notes?x=1"

@@ -168,6 +168,12 @@ class _EchoHandler(socketserver.StreamRequestHandler):
         if path.endswith("/headers"):
             extra = [tuple(h.split(":", 1)) for h in parse_qs(parts.query).get("h", [])]
             return self._send(200, {"ok": True}, [(k, v.strip()) for k, v in extra])
+        if path.endswith("/untyped"):
+            data = b"<script>alert(document.cookie)</script>"
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n"
+            self.wfile.write(head.encode("latin-1") + data)
+            self.wfile.flush()
+            return True
         if path.endswith("/redirect"):
             return self._send(302, {}, [("Location", "http://elsewhere.test/landing")])
         if path.endswith("/endless"):
@@ -213,6 +219,7 @@ class _EchoTCPServer(socketserver.ThreadingTCPServer):
 class EchoServer:
     """A raw HTTP/1.1 server on a port-0 socket. Paths (any prefix): ``/slow?seconds=``,
     ``/drop`` (closes without answering), ``/status?code=``, ``/headers?h=Name:value``,
+    ``/untyped`` (a body with no Content-Type),
     ``/redirect``, ``/endless``; anything else answers 200."""
 
     def __init__(self) -> None:

@@ -1,12 +1,15 @@
 """The proxy view in-process (Django's test client), against the real provider, Redis, the
 sample API and the echo server."""
 
+import dataclasses
 import json
+import time
 
 import pytest
 from django.test import Client
 
 from accounts.exceptions import TokenUnavailable
+from accounts.tokens.record import load_tokens, store_tokens
 from tests.proxy.conftest import login
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -243,3 +246,26 @@ def test_session_cookie_is_not_forwarded_but_other_headers_are(alice, echo):
     assert arrival.header("X-Trace") == "t-1"
     assert arrival.header("Accept") == "application/json"
     assert json.loads(alice.get("/auth/session/").content)["authenticated"] is True
+
+
+def test_an_untyped_upstream_body_is_never_labelled_html(alice, echo):
+    response = alice.get("/api/proxy/echo/untyped", HTTP_X_CSRF="1")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_an_expired_token_without_a_refresh_token_is_401_and_never_sent(alice, echo):
+    from tests.accounts.tokens.test_refresh import session_of
+
+    session = session_of(alice)
+    record = load_tokens(session)
+    store_tokens(
+        session,
+        dataclasses.replace(record, refresh_token=None, access_token_expires_at=time.time() - 1),
+    )
+    response = alice.get("/api/proxy/echo/x", HTTP_X_CSRF="1")
+    assert response.status_code == 401
+    assert response.json()["error"] == "login_required"
+    assert response.json()["login_url"].startswith("/auth/login/")
+    assert echo.arrivals == []
