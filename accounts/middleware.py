@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
@@ -30,12 +31,21 @@ class TokenRefreshMiddleware:
 
     Goes after SessionMiddleware and AuthenticationMiddleware (check accounts.E012). A request
     that needs no renewal costs nothing here: the token record came with the session's load.
+    Runs once the view is known, so a view that ends the session (logout) never spends a
+    refresh grant on a token it is about to revoke.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if ends_the_session(view):
+            return None
         try:
             if request.user.is_authenticated:
                 current_tokens(request)
@@ -47,7 +57,7 @@ class TokenRefreshMiddleware:
             request.token_notice = exc.message  # type: ignore[attr-defined]
         except AccountsError as exc:  # the session ended, or Redis is down
             return error_response(request, exc)
-        return self.get_response(request)
+        return None
 
 
 class SessionLifetimeMiddleware:
@@ -55,15 +65,29 @@ class SessionLifetimeMiddleware:
     current policy, and records activity (at most once per interval).
 
     Goes after AuthenticationMiddleware and before TokenRefreshMiddleware (an ended session is
-    not worth a refresh); check accounts.E014.
+    not worth a refresh); check accounts.E014. The logout view is left to end the session its
+    own way, at the provider too: ending it here first would send the user to log in again.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if ends_the_session(view):
+            return None
         try:
             check_session_lifetime(request)
         except AccountsError as exc:
             return error_response(request, exc)
-        return self.get_response(request)
+        return None
+
+
+def ends_the_session(view: Callable[..., Any]) -> bool:
+    """Views (or view classes) that set ``ends_the_session = True`` are spared the session's
+    upkeep: no lifetime check, no activity write, no token renewal."""
+    return bool(getattr(getattr(view, "view_class", view), "ends_the_session", False))

@@ -147,7 +147,12 @@ class LogoutView(OIDCLogoutView):  # type: ignore[misc]
     """``POST /auth/logout/`` ends the session here, then at the provider when it can.
 
     ``GET`` shows a confirmation form: a link or an image must not be able to log a user out.
+    The session middleware leaves this view alone (``ends_the_session``): no refresh grant is
+    spent on a token about to be revoked, and a session whose lifetime ran out still reaches the
+    provider's logout, so the provider's own session does not sign the user straight back in.
     """
+
+    ends_the_session = True
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(request, "accounts/logout_confirm.html")
@@ -163,6 +168,6 @@ class LogoutView(OIDCLogoutView):  # type: ignore[misc]
             # Provider logout alone leaves offline_access refresh tokens valid (oidc-provider
             # keeps them, as Auth0 does): revoke ours so a copy of it is worth nothing.
             revoke_refresh_token(record.refresh_token)
-        if record is None:
-            return HttpResponseRedirect("/")
+        # Also without a record (the session had already ended here): the provider's session
+        # may be alive, and only its logout ends it.
         return HttpResponseRedirect(provider_logout_url(record) or "/")

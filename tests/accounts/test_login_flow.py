@@ -253,3 +253,43 @@ def test_account_page_requires_login(client, oidc_settings):
     response = client.get("/account/")
     assert response.status_code == 302
     assert response["Location"] == "/auth/login/?next=/account/"
+
+
+def _end_session_params(response, provider):
+    assert response.status_code == 302
+    assert response["Location"].startswith(provider.discovery()["end_session_endpoint"])
+    return {k: v[0] for k, v in parse_qs(urlsplit(response["Location"]).query).items()}
+
+
+def test_logout_never_spends_a_refresh_grant(client, oidc_settings, provider, redis_client):
+    from tests.accounts.tokens.test_refresh import expire_access_token
+
+    login(client)
+    expire_access_token(client)
+    provider.reset_stats()
+    params = _end_session_params(client.post("/auth/logout/"), provider)
+    assert provider.stats()["refresh_grants"] == 0
+    assert params["id_token_hint"]
+
+
+def test_logout_after_the_session_ran_out_still_reaches_the_provider(
+    client, oidc_settings, provider, redis_client, monkeypatch
+):
+    from accounts.sessions import lifetimes
+
+    login(client)
+    (tokens,) = stored_token_records(redis_client).values()
+    # A month later: both of the session's clocks have run out.
+    later = lifetimes.now() + 30 * 86400
+    monkeypatch.setattr(lifetimes, "now", lambda: later)
+    params = _end_session_params(client.post("/auth/logout/"), provider)
+    # Logged out at the provider with the session's own hint, not sent to log in again (the
+    # provider's session would sign the user straight back in).
+    assert params["id_token_hint"] == tokens["id_token"]
+    assert stored_token_records(redis_client) == {}
+
+
+def test_logout_without_a_session_still_ends_the_providers(client, oidc_settings, provider):
+    params = _end_session_params(client.post("/auth/logout/"), provider)
+    assert params["client_id"] == provider.client_id
+    assert params["post_logout_redirect_uri"] == "http://testserver/"
