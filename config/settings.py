@@ -257,6 +257,9 @@ LOGGING = {
     "loggers": {
         # runserver's own handler would print request lines, query strings and all.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Django's default config gives "django" a console handler of its own (in DEBUG), and
+        # its records then reach the root's as well: every line twice under ./dev/up.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
 

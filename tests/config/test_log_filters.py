@@ -42,3 +42,18 @@ def test_a_request_with_a_foreign_host_logs_one_warning_without_a_traceback(clie
     assert all(" WARNING django.security.DisallowedHost " in line for line in lines)
     assert "evil.test" in lines[0]
     assert "Traceback" not in captured.getvalue()
+
+
+def test_django_log_lines_are_printed_once():
+    import io
+
+    (console,) = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    captured = io.StringIO()
+    original = console.setStream(captured)
+    try:
+        logging.getLogger("django.request").warning("Not Found: /nowhere")
+    finally:
+        console.setStream(original)
+    assert captured.getvalue().count("Not Found: /nowhere") == 1
+    # And nothing else prints it beside the console handler.
+    assert logging.getLogger("django").handlers == []
