@@ -8,6 +8,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("metrics", health.metrics, name="metrics"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", include("proxy.urls")),
     path("", include("accounts.urls")),
     path("", views.home, name="home"),

@@ -3,15 +3,38 @@ project's, and shows how a page uses them."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
 from accounts.pages import current_record, display_name
 
+# What a provider appends when it sends the browser back after logout (RP-initiated logout
+# echoes ``state``; RFC 9207 providers add ``iss``): nothing the page reads.
+_LOGOUT_RETURN_PARAMETERS = frozenset({"state", "iss"})
+
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    if request.GET and set(request.GET) <= _LOGOUT_RETURN_PARAMETERS:
+        # Back from the provider's logout: show a clean address, not the provider's state.
+        return HttpResponseRedirect("/")
     record = current_record(request)
     name = display_name(record.public_claims()) if record else None
     return render(request, "home.html", {"record": record, "display_name": name})
+
+
+# A small mark for the browser tab. Browsers ask for /favicon.ico on every page (the admin's
+# too) whatever the page says; answering it keeps a 404 out of every page load and the logs.
+_FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">'
+    '<rect width="16" height="16" rx="3" fill="#2f5bea"/>'
+    '<path d="M5 7V5a3 3 0 0 1 6 0v2h1v7H4V7zm2 0h2V5a1 1 0 0 0-2 0z" fill="#fff"/></svg>'
+)
+
+
+@require_GET
+@cache_control(max_age=86400, public=True)
+def favicon(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(_FAVICON, content_type="image/svg+xml")
