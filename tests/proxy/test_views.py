@@ -2,6 +2,7 @@
 sample API and the echo server."""
 
 import json
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -11,7 +12,7 @@ from tests.proxy.conftest import login
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
-CSRF = {"HTTP_X_CSRF": "1"}
+CSRF: dict[str, Any] = {"HTTP_X_CSRF": "1"}
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ resource indicators: asked for at login, obtained with the refresh grant, kept p
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import jwt
 import pytest
@@ -44,8 +45,8 @@ def request_of(client):
 def alice(client, settings_for_two_apis, provider):
     start = client.get("/auth/login/")
     location = start["Location"]
-    assert f"resource={requests.utils.quote(API_AUDIENCE, safe='')}" in location
-    assert f"resource={requests.utils.quote(SECOND_API, safe='')}" in location
+    assert f"resource={quote(API_AUDIENCE, safe='')}" in location
+    assert f"resource={quote(SECOND_API, safe='')}" in location
     callback = sign_in_at_provider(requests.Session(), location, "alice", stop_at=CALLBACK)
     assert client.get(callback).status_code == 302
     provider.reset_stats()

@@ -41,6 +41,7 @@ def record_of(client):
 def expire_access_token(client, *, in_seconds=-1.0):
     session = session_of(client)
     record = load_tokens(session)
+    assert record is not None
     store_tokens(
         session,
         dataclasses.replace(record, access_token_expires_at=time.time() + in_seconds),
@@ -50,7 +51,7 @@ def expire_access_token(client, *, in_seconds=-1.0):
 
 @pytest.fixture
 def signals():
-    seen = {"refreshed": [], "ended": []}
+    seen: dict[str, list[object]] = {"refreshed": [], "ended": []}
 
     def on_refreshed(sender, request, record, **kw):
         seen["refreshed"].append(record)
