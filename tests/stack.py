@@ -129,7 +129,7 @@ class Provider:
             self.process.stop()
 
     def stats(self) -> dict[str, int]:
-        return requests.get(self.issuer + "/_dev/stats", timeout=5).json()
+        return requests.get(self.issuer + "/_dev/stats", timeout=5).json()  # type: ignore[no-any-return]
 
     def reset_stats(self) -> None:
         requests.post(self.issuer + "/_dev/stats/reset", timeout=5).raise_for_status()
@@ -138,7 +138,7 @@ class Provider:
         requests.post(self.issuer + "/_dev/revoke-grants", params={"sub": sub}, timeout=5)
 
     def discovery(self) -> dict[str, Any]:
-        return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=5).json()
+        return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=5).json()  # type: ignore[no-any-return]
 
 
 class Site:

@@ -42,7 +42,7 @@ def message(response) -> str:
 
 
 def session_info(client) -> dict[str, Any]:
-    return client.get("/auth/session/").json()
+    return client.get("/auth/session/").json()  # type: ignore[no-any-return]
 
 
 def assert_logged_in(client, sub: str = "alice") -> None:

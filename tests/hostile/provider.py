@@ -234,7 +234,7 @@ class HostileProvider:
             head, _, signature = jwt.encode(payload, key.private, "RS256", header).split(".")
             return f"{head}.{_b64json({**payload, 'sub': 'mallory'})}.{signature}"
         if how == "none":
-            return jwt.encode(payload, None, algorithm="none", headers=header)
+            return jwt.encode(payload, None, algorithm="none", headers=header)  # type: ignore[arg-type]
         if how == "HS256-client-secret":
             return jwt.encode(payload, self.client_secret, algorithm="HS256", headers=header)
         # HS256-public-key, the key-confusion attack: PyJWT refuses to make it, so by hand.

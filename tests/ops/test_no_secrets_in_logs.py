@@ -67,7 +67,7 @@ def test_flows_at_debug_log_no_secret(redis_client):
             c.value for c in http.cookies if c.name in ("sessionid", "csrftoken") and c.value
         }
         page = http.get(f"{url}/auth/logout/")
-        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]  # type: ignore[index]
         secrets.add(csrf)
         bye = http.post(
             f"{url}/auth/logout/", data={"csrfmiddlewaretoken": csrf}, allow_redirects=False

@@ -123,10 +123,10 @@ def test_entra_hints_logout_with_the_login_hint_claim_not_sid(discovered, settin
     import dataclasses
 
     settings.OIDC_PROVIDER = "entra"
-    params = parse_qs(urlsplit(provider_logout_url(RECORD)).query)
+    params = parse_qs(urlsplit(provider_logout_url(RECORD)).query)  # type: ignore[type-var]
     assert "logout_hint" not in params  # no login_hint claim in this ID token
     with_hint = dataclasses.replace(RECORD, claims={**RECORD.claims, "login_hint": "O.aX-hint"})
-    params = parse_qs(urlsplit(provider_logout_url(with_hint)).query)
+    params = parse_qs(urlsplit(provider_logout_url(with_hint)).query)  # type: ignore[type-var]
     assert params["logout_hint"] == ["O.aX-hint"]
 
 

@@ -145,12 +145,12 @@ def test_a_slow_request_saving_the_session_cannot_bring_back_a_rotated_refresh_t
     expire_access_token(logged_in)
     assert logged_in.get("/account/").status_code == 200  # B refreshes: the token rotates
     renewed = record_of(logged_in)
-    assert renewed.refresh_token != stale.refresh_token
+    assert renewed.refresh_token != stale.refresh_token  # type: ignore[union-attr]
 
     slow.save()  # A finishes last
     after = session_of(logged_in)
     assert after["theme"] == "dark"
-    assert load_tokens(after).refresh_token == renewed.refresh_token
+    assert load_tokens(after).refresh_token == renewed.refresh_token  # type: ignore[union-attr]
     # And the next expiry renews with the right token: the grant is intact.
     expire_access_token(logged_in)
     assert logged_in.get("/account/").status_code == 200
