@@ -16,6 +16,7 @@ import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
@@ -128,7 +129,7 @@ class Provider:
             self.process.stop()
 
     def stats(self) -> dict[str, int]:
-        return requests.get(self.issuer + "/_dev/stats", timeout=5).json()
+        return requests.get(self.issuer + "/_dev/stats", timeout=5).json()  # type: ignore[no-any-return]
 
     def reset_stats(self) -> None:
         requests.post(self.issuer + "/_dev/stats/reset", timeout=5).raise_for_status()
@@ -136,8 +137,8 @@ class Provider:
     def revoke_grants(self, sub: str) -> None:
         requests.post(self.issuer + "/_dev/revoke-grants", params={"sub": sub}, timeout=5)
 
-    def discovery(self) -> dict:
-        return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=5).json()
+    def discovery(self) -> dict[str, Any]:
+        return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=5).json()  # type: ignore[no-any-return]
 
 
 class Site:
@@ -271,7 +272,7 @@ class Site:
 class _Forms(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
-        self.forms: list[dict] = []
+        self.forms: list[dict[str, Any]] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -281,7 +282,7 @@ class _Forms(HTMLParser):
             self.forms[-1]["fields"][a["name"]] = a.get("value") or ""
 
 
-def forms_of(html: str) -> list[dict]:
+def forms_of(html: str) -> list[dict[str, Any]]:
     parser = _Forms()
     parser.feed(html)
     return parser.forms
@@ -338,7 +339,7 @@ def json_or_text(response: requests.Response):
 TOKEN_KEY = "n2s3pKxS9QwFBoQ3rR5Hc1k0H0rHkGkUqM3Gk7Vh4dA="
 
 
-def stored_token_records(redis_client) -> dict[str, dict]:
+def stored_token_records(redis_client) -> dict[str, dict[str, Any]]:
     """Every token record in the test Redis database, decrypted with the tests' key."""
     from cryptography.fernet import Fernet
 

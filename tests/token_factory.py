@@ -22,7 +22,9 @@ class SigningKey:
 
     @property
     def public_jwk(self) -> dict[str, Any]:
-        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.private.public_key()))
+        jwk: dict[str, Any] = json.loads(
+            jwt.algorithms.RSAAlgorithm.to_jwk(self.private.public_key())
+        )
         jwk.update({"use": "sig", "alg": "RS256"})
         if self.kid:
             jwk["kid"] = self.kid
@@ -35,7 +37,7 @@ class SigningKey:
         )
 
     def sign(
-        self, claims: dict[str, Any], *, alg: str = "RS256", headers: dict | None = None
+        self, claims: dict[str, Any], *, alg: str = "RS256", headers: dict[str, Any] | None = None
     ) -> str:
         hdr = dict(headers or {})
         if self.kid and "kid" not in hdr:

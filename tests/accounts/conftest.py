@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from accounts.oidc.jwks import signing_keys
@@ -12,7 +14,7 @@ def key():
 @pytest.fixture
 def published(monkeypatch, key):
     """The provider's JWKS endpoint, faked: a list we can change and a count of fetches."""
-    state = {"keys": [key.public_jwk], "fetches": 0}
+    state: dict[str, Any] = {"keys": [key.public_jwk], "fetches": 0}
 
     def fake_get_json(url):
         assert url == JWKS_URI

@@ -55,7 +55,7 @@ def session_for(user, sid):
     store = SessionStore(client.cookies["sessionid"].value)
     activity = store.read_record("activity")
     store.write_record("activity", {**activity, "sid": sid})
-    index_session(user.pk, store.session_key, sid, 3600)
+    index_session(user.pk, store.session_key, sid, 3600)  # type: ignore[arg-type]
     return client
 
 

@@ -28,7 +28,11 @@ def test_other_lines_are_untouched():
 def test_a_request_with_a_foreign_host_logs_one_warning_without_a_traceback(client, settings):
     import io
 
-    (console,) = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    (console,) = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and h.get_name() == "console"
+    ]
     captured = io.StringIO()
     original = console.setStream(captured)
     try:
@@ -47,7 +51,11 @@ def test_a_request_with_a_foreign_host_logs_one_warning_without_a_traceback(clie
 def test_django_log_lines_are_printed_once():
     import io
 
-    (console,) = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    (console,) = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.StreamHandler) and h.get_name() == "console"
+    ]
     captured = io.StringIO()
     original = console.setStream(captured)
     try:

@@ -168,7 +168,7 @@ class Browsing:
                 self._get(user, http, "/account/", {"Accept": "text/html"})
             time.sleep(0.02)
 
-    def _get(self, user: str, http: requests.Session, path: str, headers: dict) -> None:
+    def _get(self, user: str, http: requests.Session, path: str, headers: dict[str, str]) -> None:
         try:
             response = http.get(
                 self.site_url + path, headers=headers, allow_redirects=False, timeout=10
@@ -188,7 +188,7 @@ class Browsing:
         return len(ok) == 2 * len(self.sessions)
 
 
-def problems_with(seen: Seen, claims: dict[str, dict]) -> str | None:
+def problems_with(seen: Seen, claims: dict[str, object]) -> str | None:
     """Why this response is not one the site may give, or None when it is."""
     if seen.status == 200:
         if seen.path == "/auth/session/":
@@ -209,7 +209,7 @@ def problems_with(seen: Seen, claims: dict[str, dict]) -> str | None:
     return f"status {seen.status}"
 
 
-def session_info(site_url: str, http: requests.Session | dict) -> requests.Response:
+def session_info(site_url: str, http: requests.Session | dict[str, str]) -> requests.Response:
     headers = {"Accept": "application/json"}
     if isinstance(http, dict):  # cookies only: safe to use from several threads
         return requests.get(f"{site_url}/auth/session/", cookies=http, headers=headers, timeout=30)

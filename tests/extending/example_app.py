@@ -43,7 +43,7 @@ def token_audience(request):
     return JsonResponse({"audience": jwt.decode(token, options={"verify_signature": False})["aud"]})
 
 
-class Profile(APIView):
+class Profile(APIView):  # type: ignore[misc]
     """A Django REST framework endpoint: the session logs in, as for any Django view."""
 
     permission_classes = (IsAuthenticated,)

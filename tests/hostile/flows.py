@@ -7,6 +7,7 @@ import dataclasses
 import html
 import re
 import time
+from typing import Any
 
 import requests
 
@@ -40,8 +41,8 @@ def message(response) -> str:
     return html.unescape(found.group(1))
 
 
-def session_info(client) -> dict:
-    return client.get("/auth/session/").json()
+def session_info(client) -> dict[str, Any]:
+    return client.get("/auth/session/").json()  # type: ignore[no-any-return]
 
 
 def assert_logged_in(client, sub: str = "alice") -> None:
@@ -64,6 +65,7 @@ def expire_access_token(client) -> None:
     """Move the stored access token's expiry into the past: the next request must renew it."""
     session = SessionStore(client.cookies["sessionid"].value)
     record = load_tokens(session)
+    assert record is not None
     store_tokens(session, dataclasses.replace(record, access_token_expires_at=time.time() - 1))
 
 

@@ -196,7 +196,7 @@ class HostileProvider:
     ) -> str:
         """A back-channel logout token for the last login (``sub`` and ``sid``), forged as asked."""
         now = int(time.time())
-        honest = {
+        honest: dict[str, Any] = {
             "iss": self.issuer,
             "aud": self.client_id,
             "iat": now,
@@ -234,7 +234,7 @@ class HostileProvider:
             head, _, signature = jwt.encode(payload, key.private, "RS256", header).split(".")
             return f"{head}.{_b64json({**payload, 'sub': 'mallory'})}.{signature}"
         if how == "none":
-            return jwt.encode(payload, None, algorithm="none", headers=header)
+            return jwt.encode(payload, None, algorithm="none", headers=header)  # type: ignore[arg-type]
         if how == "HS256-client-secret":
             return jwt.encode(payload, self.client_secret, algorithm="HS256", headers=header)
         # HS256-public-key, the key-confusion attack: PyJWT refuses to make it, so by hand.
@@ -259,7 +259,9 @@ class HostileProvider:
         forgery = self._id_token_forgeries.pop(0) if self._id_token_forgeries else Forgery()
         return self.sign(claims, forgery)
 
-    def _token_answer(self, grant: dict[str, Any], *, nonce: str | None, rotate: bool) -> dict:
+    def _token_answer(
+        self, grant: dict[str, Any], *, nonce: str | None, rotate: bool
+    ) -> dict[str, Any]:
         now = int(time.time())
         access = {
             "iss": self.issuer,
@@ -370,7 +372,9 @@ class HostileProvider:
             unquote_plus(secret), self.client_secret
         )
 
-    def _token(self, form: dict[str, str], headers: Any) -> tuple[int, dict[str, str], dict]:
+    def _token(
+        self, form: dict[str, str], headers: Any
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         grant_type = form.get("grant_type", "")
         self.grants[grant_type] += 1
         if not self._client_authenticated(headers):

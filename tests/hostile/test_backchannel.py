@@ -188,7 +188,7 @@ def test_backchannel_refuses_a_missing_events_claim(browser, hostile):
 
 
 def test_backchannel_refuses_events_without_the_logout_event(browser, hostile):
-    events = {"http://schemas.openid.net/event/other": {}}
+    events: dict[str, object] = {"http://schemas.openid.net/event/other": {}}
     refused(hostile, browser, "lacks the back-channel logout event", events=events)
 
 

@@ -63,9 +63,11 @@ def test_flows_at_debug_log_no_secret(redis_client):
         assert http.get(f"{url}/account/session/").status_code == 200
 
         # The site's cookies (the provider's, on the same host, are the provider's business).
-        secrets |= {c.value for c in http.cookies if c.name in ("sessionid", "csrftoken")}
+        secrets |= {
+            c.value for c in http.cookies if c.name in ("sessionid", "csrftoken") and c.value
+        }
         page = http.get(f"{url}/auth/logout/")
-        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)[1]  # type: ignore[index]
         secrets.add(csrf)
         bye = http.post(
             f"{url}/auth/logout/", data={"csrfmiddlewaretoken": csrf}, allow_redirects=False
@@ -77,6 +79,9 @@ def test_flows_at_debug_log_no_secret(redis_client):
         api.stop()
         provider.stop()
 
+    assert site.process is not None
+    assert provider.process is not None
+    assert api.process is not None
     logs = {
         "site": site.process.log() + site.access_log.read_text(),
         "provider": provider.process.log(),

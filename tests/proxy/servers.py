@@ -138,7 +138,7 @@ class _EchoHandler(socketserver.StreamRequestHandler):
         return self._answer(arrival)
 
     def _read_chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int(self.rfile.readline().split(b";")[0].strip(), 16)
             if size == 0:
@@ -180,7 +180,7 @@ class _EchoHandler(socketserver.StreamRequestHandler):
             return self._endless()
         return self._send(200, {"method": arrival.method, "target": arrival.target})
 
-    def _send(self, status: int, body: object, extra: list | None = None) -> bool:
+    def _send(self, status: int, body: object, extra: list[tuple[str, str]] | None = None) -> bool:
         data = json.dumps(body).encode()
         head = [f"HTTP/1.1 {status} Whatever", "Content-Type: application/json"]
         head += [f"{k}: {v}" for k, v in extra or []]

@@ -1,6 +1,8 @@
 """An upstream that names another API gets a token for that API; every proxied call is counted
 by upstream and status for Prometheus."""
 
+from typing import Any
+
 import jwt
 import pytest
 from django.test import Client
@@ -11,7 +13,7 @@ from tests.stack import API_AUDIENCE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
-CSRF = {"HTTP_X_CSRF": "1"}
+CSRF: dict[str, Any] = {"HTTP_X_CSRF": "1"}
 
 
 @pytest.fixture

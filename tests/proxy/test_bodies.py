@@ -21,7 +21,7 @@ class Input(io.BytesIO):
 
 
 def body_for(data, *, length=True, chunked=False, terminated=True, limit=1000, replay=100):
-    environ = {"wsgi.input": Input(data)}
+    environ: dict[str, object] = {"wsgi.input": Input(data)}
     if length is True:
         environ["CONTENT_LENGTH"] = str(len(data))
     elif length is not None:

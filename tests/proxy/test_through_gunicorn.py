@@ -144,7 +144,8 @@ def test_server_sent_events_arrive_as_they_are_sent(stack, browser):
     response = conn.getresponse()
     assert response.status == 200
     assert response.getheader("Content-Type") == "text/event-stream"
-    arrivals, buffer = [], b""
+    arrivals: list[tuple[float, bytes]] = []
+    buffer = b""
     while len(arrivals) < 3:
         data = response.read1(65536)
         assert data, "the stream ended early"
@@ -212,9 +213,9 @@ def upload(size, chunked):
 
 
 def test_100_mb_each_way_streams_in_bounded_memory(stack, browser):
-    worker = child_pids(stack.site.process.proc.pid)
-    assert len(worker) == 1
-    worker = worker[0]
+    workers = child_pids(stack.site.process.proc.pid)
+    assert len(workers) == 1
+    worker = workers[0]
     url = stack.url + "/api/proxy/api"
     # Warm up every code path first, so the measurement is of the transfer, not of imports.
     for chunked in (False, True):

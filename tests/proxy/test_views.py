@@ -4,6 +4,7 @@ sample API and the echo server."""
 import dataclasses
 import json
 import time
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -14,7 +15,7 @@ from tests.proxy.conftest import login
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
 
-CSRF = {"HTTP_X_CSRF": "1"}
+CSRF: dict[str, Any] = {"HTTP_X_CSRF": "1"}
 
 
 @pytest.fixture
@@ -260,6 +261,7 @@ def test_an_expired_token_without_a_refresh_token_is_401_and_never_sent(alice, e
 
     session = session_of(alice)
     record = load_tokens(session)
+    assert record is not None
     store_tokens(
         session,
         dataclasses.replace(record, refresh_token=None, access_token_expires_at=time.time() - 1),

@@ -138,7 +138,7 @@ def test_rejects_token_signed_by_an_unpublished_key(published):
 
 
 def test_rejects_alg_none(published):
-    token = jwt.encode(claims(), None, algorithm="none", headers={"kid": "key-1"})
+    token = jwt.encode(claims(), None, algorithm="none", headers={"kid": "key-1"})  # type: ignore[arg-type]
     assert_rejected(token, "'none'")
 
 

@@ -2,6 +2,7 @@
 provider set up as each preset expects, where the local provider can play that part."""
 
 import time
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,7 +21,7 @@ CALLBACK = "http://testserver/auth/callback/"
 
 
 def metadata(end_session=True, **overrides):
-    values = {
+    values: dict[str, Any] = {
         "issuer": "https://tenant.example/",
         "authorization_endpoint": "https://login.example/oauth2/authorize",
         "token_endpoint": "https://login.example/oauth2/token",
@@ -107,6 +108,7 @@ def test_explicit_scopes_win_over_the_presets(client, discovered, settings):
 def test_rp_initiated_logout_url(discovered, settings, preset):
     settings.OIDC_PROVIDER = preset
     url = provider_logout_url(RECORD)
+    assert url is not None
     parts = urlsplit(url)
     params = {k: v[0] for k, v in parse_qs(parts.query).items()}
     assert url.startswith("https://login.example/logout?")
@@ -121,10 +123,10 @@ def test_entra_hints_logout_with_the_login_hint_claim_not_sid(discovered, settin
     import dataclasses
 
     settings.OIDC_PROVIDER = "entra"
-    params = parse_qs(urlsplit(provider_logout_url(RECORD)).query)
+    params = parse_qs(urlsplit(provider_logout_url(RECORD)).query)  # type: ignore[type-var]
     assert "logout_hint" not in params  # no login_hint claim in this ID token
     with_hint = dataclasses.replace(RECORD, claims={**RECORD.claims, "login_hint": "O.aX-hint"})
-    params = parse_qs(urlsplit(provider_logout_url(with_hint)).query)
+    params = parse_qs(urlsplit(provider_logout_url(with_hint)).query)  # type: ignore[type-var]
     assert params["logout_hint"] == ["O.aX-hint"]
 
 

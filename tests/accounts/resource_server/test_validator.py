@@ -126,7 +126,7 @@ def test_small_clock_skew_is_tolerated(validator, key):
 
 
 def test_alg_none_is_refused(validator):
-    token = jwt.encode(access_claims(), None, algorithm="none")
+    token = jwt.encode(access_claims(), None, algorithm="none")  # type: ignore[arg-type]
     with pytest.raises(AccessTokenError, match="none"):
         validator.validate(token)
 
@@ -225,7 +225,7 @@ def real_token(oidc_settings):
         requests.Session(), authorize, "alice", stop_at="http://testserver/auth/callback/"
     )
     assert client.get(callback).status_code == 302
-    return load_tokens(client.session).access_token
+    return load_tokens(client.session).access_token  # type: ignore[union-attr]
 
 
 @pytest.mark.django_db
@@ -337,7 +337,7 @@ def test_drf_authentication_class(validator, key):
 
     Auth.validator = validator
 
-    class Notes(APIView):
+    class Notes(APIView):  # type: ignore[misc]
         authentication_classes = (Auth,)
         permission_classes = (IsAuthenticated,)
 

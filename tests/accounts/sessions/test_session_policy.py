@@ -137,10 +137,10 @@ def test_keys_ttl_follow_the_remaining_lifetime(alice, clock, redis_client):
 
 def test_the_index_knows_the_users_sessions_and_the_providers_sid(alice, redis_client):
     store = SessionStore(alice.cookies["sessionid"].value)
-    sid = load_tokens(store).claims["sid"]
+    sid = load_tokens(store).claims["sid"]  # type: ignore[union-attr]
     assert session_key_for_sid(sid) == store.session_key
     members = redis_client.smembers(user_key(User.objects.get().pk))
-    assert members == {store.session_key.encode()}
+    assert members == {store.session_key.encode()}  # type: ignore[union-attr]
 
 
 def test_logout_removes_every_record_and_index_entry(alice, redis_client):
@@ -230,7 +230,7 @@ def test_admin_lists_live_sessions_and_ends_all_of_a_users(
     login(first, user_agent="FirstBrowser/1.0")
     login(second, user_agent="SecondBrowser/2.0")
     refresh_tokens = [
-        load_tokens(SessionStore(c.cookies["sessionid"].value)).refresh_token
+        load_tokens(SessionStore(c.cookies["sessionid"].value)).refresh_token  # type: ignore[union-attr]
         for c in (first, second)
     ]
     user_id = User.objects.get(oidc_identities__subject="alice").pk
@@ -320,7 +320,7 @@ def test_users_end_their_other_sessions_but_not_someone_elses(oidc_settings, red
     assert "You have no other sessions." in bobs_page
 
     # Bob cannot end Alice's session with her handle.
-    handle = re.search(r'name="handle" value="([0-9a-f]+)"', page)[1]
+    handle = re.search(r'name="handle" value="([0-9a-f]+)"', page)[1]  # type: ignore[index]
     theirs.post("/account/session/end/", {"handle": handle})
     assert other_mine.get("/auth/session/").json()["authenticated"] is True
 

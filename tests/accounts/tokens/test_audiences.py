@@ -3,6 +3,7 @@ resource indicators: asked for at login, obtained with the refresh grant, kept p
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import jwt
 import pytest
@@ -44,8 +45,8 @@ def request_of(client):
 def alice(client, settings_for_two_apis, provider):
     start = client.get("/auth/login/")
     location = start["Location"]
-    assert f"resource={requests.utils.quote(API_AUDIENCE, safe='')}" in location
-    assert f"resource={requests.utils.quote(SECOND_API, safe='')}" in location
+    assert f"resource={quote(API_AUDIENCE, safe='')}" in location
+    assert f"resource={quote(SECOND_API, safe='')}" in location
     callback = sign_in_at_provider(requests.Session(), location, "alice", stop_at=CALLBACK)
     assert client.get(callback).status_code == 302
     provider.reset_stats()
@@ -71,8 +72,8 @@ def test_the_rotated_refresh_token_keeps_working_for_the_main_token(alice, provi
     before = load_tokens(SessionStore(alice.cookies["sessionid"].value))
     get_access_token(request_of(alice), audience=SECOND_API)
     after = load_tokens(SessionStore(alice.cookies["sessionid"].value))
-    assert after.refresh_token != before.refresh_token  # rotated by the provider
-    assert after.access_token == before.access_token  # the main token is untouched
+    assert after.refresh_token != before.refresh_token  # type: ignore[union-attr]  # rotated by the provider
+    assert after.access_token == before.access_token  # type: ignore[union-attr]  # the main token is untouched
 
     renewed = get_access_token(request_of(alice), force=True)
     assert audience_of(renewed) == API_AUDIENCE

@@ -41,6 +41,7 @@ def record_of(client):
 def expire_access_token(client, *, in_seconds=-1.0):
     session = session_of(client)
     record = load_tokens(session)
+    assert record is not None
     store_tokens(
         session,
         dataclasses.replace(record, access_token_expires_at=time.time() + in_seconds),
@@ -50,7 +51,7 @@ def expire_access_token(client, *, in_seconds=-1.0):
 
 @pytest.fixture
 def signals():
-    seen = {"refreshed": [], "ended": []}
+    seen: dict[str, list[object]] = {"refreshed": [], "ended": []}
 
     def on_refreshed(sender, request, record, **kw):
         seen["refreshed"].append(record)
@@ -144,12 +145,12 @@ def test_a_slow_request_saving_the_session_cannot_bring_back_a_rotated_refresh_t
     expire_access_token(logged_in)
     assert logged_in.get("/account/").status_code == 200  # B refreshes: the token rotates
     renewed = record_of(logged_in)
-    assert renewed.refresh_token != stale.refresh_token
+    assert renewed.refresh_token != stale.refresh_token  # type: ignore[union-attr]
 
     slow.save()  # A finishes last
     after = session_of(logged_in)
     assert after["theme"] == "dark"
-    assert load_tokens(after).refresh_token == renewed.refresh_token
+    assert load_tokens(after).refresh_token == renewed.refresh_token  # type: ignore[union-attr]
     # And the next expiry renews with the right token: the grant is intact.
     expire_access_token(logged_in)
     assert logged_in.get("/account/").status_code == 200
