@@ -54,18 +54,40 @@ def display_name(claims: dict[str, Any]) -> str:
 def account(request: HttpRequest) -> HttpResponse:
     record = current_record(request)
     claims = record.public_claims() if record else {}
+    clocks = _deadlines(request)
     return render(
         request,
         "accounts/account.html",
         {
-            "claims": sorted(claims.items()),
+            "claims": [(name, _shown(value)) for name, value in sorted(claims.items())],
             "display_name": display_name(claims),
-            "access_token_expires_at": _iso(record.access_token_expires_at) if record else None,
-            "id_token_expires_at": _iso(record.id_token_expires_at) if record else None,
-            "session_expires_at": request.session.get_expiry_date().isoformat(),
+            "access_token_expires": _datetime(record.access_token_expires_at if record else None),
+            "id_token_expires": _datetime(record.id_token_expires_at if record else None),
             "has_refresh_token": bool(record and record.refresh_token),
+            "absolute_deadline": _datetime(clocks.absolute if clocks else None),
+            "inactivity_deadline": _datetime(clocks.inactivity if clocks else None),
+            "now": _datetime(lifetimes.now()),
         },
     )
+
+
+def _deadlines(request: HttpRequest) -> lifetimes.Deadlines | None:
+    activity = load_activity(request.session)
+    if activity is None:
+        return None
+    policy = session_policy(request.session)
+    return lifetimes.deadlines(activity.created_at, activity.last_activity, policy)
+
+
+def _datetime(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, tz=UTC)
+
+
+def _shown(value: Any) -> str:
+    # Claims come as JSON: true/false read better as yes/no than as Python's True/False.
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 @require_GET
@@ -75,6 +97,7 @@ def session_info(request: HttpRequest) -> JsonResponse:
     record = current_record(request)
     if record is None:
         return JsonResponse({"authenticated": False})
+    clocks = _deadlines(request)
     return JsonResponse(
         {
             "authenticated": True,
@@ -83,6 +106,10 @@ def session_info(request: HttpRequest) -> JsonResponse:
                 "access_token": _iso(record.access_token_expires_at),
                 "id_token": _iso(record.id_token_expires_at),
                 "refresh_token": _iso(record.refresh_token_expires_at),
+                # The session's two clocks: it ends at whichever comes first.
+                "absolute": _iso(clocks.absolute if clocks else None),
+                "inactivity": _iso(clocks.inactivity if clocks else None),
+                # Deprecated (CHANGELOG 0.2): the earlier of the two; removed in 0.3.
                 "session": request.session.get_expiry_date().isoformat(),
             },
         }

@@ -4,6 +4,7 @@ The site runs in-process (Django's test client, host ``testserver``); a scripted
 the provider's forms over real HTTP.
 """
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -293,3 +294,32 @@ def test_logout_without_a_session_still_ends_the_providers(client, oidc_settings
     params = _end_session_params(client.post("/auth/logout/"), provider)
     assert params["client_id"] == provider.client_id
     assert params["post_logout_redirect_uri"] == "http://testserver/"
+
+
+def test_the_account_page_speaks_plainly(client, oidc_settings):
+    login(client)
+    page = client.get("/account/").content.decode()
+    # Claims read as words (email_verified is JSON true), times as dates with how far off.
+    assert "<th>email_verified</th><td>yes</td>" in page
+    assert "True" not in page
+    assert "Session ends at the latest" in page
+    assert "Session ends if idle until" in page
+    assert "(in 6" in page  # the absolute lifetime: 7 days minus a moment, "in 6 days, 23 hours"
+    assert "(in 23" in page  # the inactivity timeout: 1 day minus a moment
+    assert not re.search(r">\d{4}-\d\d-\d\dT\d\d:", page)  # no raw ISO timestamps shown
+
+
+def test_session_json_names_both_deadlines(client, oidc_settings, redis_client):
+    from datetime import datetime, timedelta
+
+    login(client)
+    expires = client.get("/auth/session/").json()["expires"]
+    absolute = datetime.fromisoformat(expires["absolute"])
+    inactivity = datetime.fromisoformat(expires["inactivity"])
+    # The default policy: 7 days after login, 1 day after the last request.
+    assert (
+        timedelta(days=6, hours=23) < absolute - datetime.now(absolute.tzinfo) <= timedelta(days=7)
+    )
+    assert timedelta(hours=23) < inactivity - datetime.now(inactivity.tzinfo) <= timedelta(days=1)
+    # The old key stays for one release, as the earlier of the two.
+    assert abs(datetime.fromisoformat(expires["session"]) - inactivity) < timedelta(seconds=5)
