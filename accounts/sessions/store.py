@@ -26,17 +26,12 @@ from django.conf import settings
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
 from django.core.cache.backends.base import BaseCache
 from django_redis import get_redis_connection
+from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
 from accounts.exceptions import SessionStoreUnavailable
 from accounts.sessions import lifetimes
 from accounts.sessions.index import unindex_session
-
-try:
-    from django_redis.exceptions import ConnectionInterrupted
-except ImportError:  # pragma: no cover - django-redis is a hard dependency
-    ConnectionInterrupted = RedisError
-
 
 logger = logging.getLogger(__name__)
 
@@ -113,12 +108,6 @@ class SessionStore(CacheSessionStore):
             self._cache.set(self.record_key(name), value, self.get_expiry_age())
             if replicate:
                 _wait_for_replicas()
-
-    def delete_record(self, name: str) -> None:
-        if self.session_key is not None:
-            with _redis_errors_as_unavailable():
-                self._cache.delete(self.record_key(name))
-        self._records.pop(name, None)
 
     def policy(self) -> lifetimes.Policy:
         """The session policy, as fetched with the session (or from the database if not)."""
