@@ -22,6 +22,7 @@ from django.dispatch import receiver
 
 from accounts.conf import accounts_settings
 from accounts.models import SessionPolicy
+from accounts.sessions import records
 
 POLICY_CACHE_KEY = "session-policy"
 
@@ -94,6 +95,12 @@ def load_policy() -> Policy:
     policy = Policy.from_model(row)
     caches[accounts_settings.SESSION_CACHE_ALIAS].set(POLICY_CACHE_KEY, policy.to_json(), None)
     return policy
+
+
+# Fetched in the same MGET as every session: store.prefetched("policy"), or store.policy().
+records.register_prefetch(
+    "policy", POLICY_CACHE_KEY, parse=policy_from_cache_value, load=load_policy
+)
 
 
 def session_policy(session: SessionBase) -> Policy:
