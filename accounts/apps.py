@@ -8,4 +8,8 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         # Imported for their side effects: system checks, signal receivers.
         from accounts import checks, metrics  # noqa: F401
+
+        # The owners of what the session store carries and the hooks it runs register at
+        # import; this is before any request can load a session (accounts.sessions.records).
         from accounts.sessions import activity, lifetimes  # noqa: F401
+        from accounts.tokens import record, revoke_on_end  # noqa: F401

@@ -4,6 +4,9 @@ The record (``<session key>:activity``, beside the session dict like the tokens)
 session began and was last active, plus what the admin shows: user, the provider's ``sid``, IP
 and user agent at login. Last activity is written at most once per ``activity_interval``, so a
 request that needs neither that nor a refresh writes nothing to Redis.
+
+Registered with the session store: the record itself, the rule that gives a logged-in session's
+cookie (and Redis keys) its remaining lifetime, and the index clean-up when a session is deleted.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from accounts.sessions import lifetimes
+from accounts.sessions import lifetimes, records
 from accounts.sessions.ending import end_session
-from accounts.sessions.index import index_session
+from accounts.sessions.index import index_session, unindex_session
 from accounts.sessions.store import SessionStore
 
 logger = logging.getLogger(__name__)
 
 RECORD_NAME = "activity"
+records.register_record(RECORD_NAME)
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,30 @@ def _start(request: HttpRequest, user: Any, now: float) -> None:
         user_agent=request.headers.get("User-Agent", "")[:300],
     )
     _record(request, activity, lifetimes.session_policy(request.session), now)
+
+
+@records.register_cookie_age
+def _remaining_lifetime(store: SessionStore, held: records.Records) -> int | None:
+    # After login the session policy sets the lifetime: the cookie's max-age and the Redis TTLs
+    # follow the time left. Read from the record as held, with no Redis round trip: this runs on
+    # every save.
+    activity = held.get(RECORD_NAME)
+    if isinstance(activity, dict) and "created_at" in activity:
+        return lifetimes.remaining_lifetime(
+            activity["created_at"],
+            activity["last_activity"],
+            lifetimes.session_policy(store),
+            lifetimes.now(),
+        )
+    return None
+
+
+@records.register_on_delete
+def _unindex(session_key: str, held: records.Records) -> None:
+    # The index must not point at a deleted session (admin lists, back-channel logout by sid).
+    activity = held.get(RECORD_NAME)
+    if isinstance(activity, dict) and activity.get("user_id"):
+        unindex_session(activity["user_id"], session_key, activity.get("sid"))
 
 
 @receiver(user_logged_in)

@@ -1,24 +1,84 @@
-"""Ending the current request's session for a reason: one place for the logout, the log line,
-the ``session_ended`` signal and the ``SessionEnded`` the middleware renders."""
+"""Ending a session on purpose: one place for the log line, the ``session_ended`` signal and the
+hooks that the owners of its records register (the token owner revokes the refresh token).
+
+A session ends either in its own request (``end_session``: a lifetime ran out, the refresh token
+was rejected, the token record is unreadable), which logs the user out and raises the
+``SessionEnded`` the middleware renders, or from outside (``accounts.sessions.live``: the admin,
+the user's own page, a back-channel logout), which then calls ``session_was_ended``.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import NoReturn
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
 
 from django.contrib import auth
 from django.http import HttpRequest
 
 from accounts.exceptions import SessionEnded
+from accounts.sessions.records import Records
+from accounts.sessions.store import SessionStore
 from accounts.signals import session_ended
 
 logger = logging.getLogger(__name__)
 
+# ``hook(records, reason)``: the ended session's records as read before it was deleted.
+OnEnd = Callable[[Records, str], None]
+
+
+@dataclass(frozen=True)
+class _Hook:
+    run: OnEnd
+    also_in_request: bool
+
+
+_hooks: dict[str, _Hook] = {}
+
+
+def on_session_end(hook: OnEnd, *, also_in_request: bool = False) -> None:
+    """Run ``hook(records, reason)`` after a session is ended on purpose and deleted.
+
+    By default only for sessions ended from outside; ``also_in_request=True`` also when a
+    session ends in its own request (``end_session``). Runs before the log line and the signal;
+    a hook must not raise.
+    """
+    _hooks[f"{hook.__module__}.{hook.__qualname__}"] = _Hook(hook, also_in_request)
+
 
 def end_session(request: HttpRequest, reason: str, message: str) -> NoReturn:
-    """Log the user out here, tell the listeners why, then raise ``SessionEnded``."""
+    """Log the user out here, tell the hooks and listeners why, then raise ``SessionEnded``."""
     user = request.user
+    session = request.session
+    # The copies this request holds: no round trip, and what the logout is about to delete.
+    held = session.records() if isinstance(session, SessionStore) else {}
     auth.logout(request)
-    logger.info("session ended: user %s, reason %s", getattr(user, "pk", None), reason)
-    session_ended.send(sender=end_session, request=request, user=user, reason=reason)
+    session_was_ended(
+        sender=end_session,
+        request=request,
+        user=user,
+        user_id=getattr(user, "pk", None),
+        reason=reason,
+        records=held,
+        in_request=True,
+    )
     raise SessionEnded(message, reason=reason)
+
+
+def session_was_ended(
+    *,
+    sender: Callable[..., Any],
+    request: HttpRequest | None,
+    user: Any,
+    user_id: object,
+    reason: str,
+    records: Records,
+    in_request: bool,
+) -> None:
+    """Run the hooks, log and send ``session_ended`` for a session already deleted."""
+    for hook in _hooks.values():
+        if hook.also_in_request or not in_request:
+            hook.run(records, reason)
+    logger.info("session ended: user %s, reason %s", user_id, reason)
+    session_ended.send(sender=sender, request=request, user=user, reason=reason)

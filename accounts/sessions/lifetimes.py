@@ -22,6 +22,7 @@ from django.dispatch import receiver
 
 from accounts.conf import accounts_settings
 from accounts.models import SessionPolicy
+from accounts.sessions import records
 
 POLICY_CACHE_KEY = "session-policy"
 
@@ -96,6 +97,12 @@ def load_policy() -> Policy:
     return policy
 
 
+# Fetched in the same MGET as every session: store.prefetched("policy"), or store.policy().
+records.register_prefetch(
+    "policy", POLICY_CACHE_KEY, parse=policy_from_cache_value, load=load_policy
+)
+
+
 def session_policy(session: SessionBase) -> Policy:
     """The policy ``session`` is judged by: the copy fetched with it by the session store,
     else (another engine, or no request) the database's."""
@@ -148,13 +155,34 @@ def lifetime_advice(policy: Policy) -> str | None:
     )
 
 
-def human_duration(seconds: float) -> str:
-    units = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
-    for name, size in units:
-        if seconds >= size and seconds % size == 0:
+_UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def human_duration(seconds: float, *, approximate: bool = False) -> str:
+    """``seconds`` in words, for pages and messages.
+
+    Exact by default, for a length someone set: the largest unit it is a whole number of, as it
+    was entered ("90 minutes", "7 days"). ``approximate=True`` is for a time left or gone by: the
+    two largest units, rounded down ("1 hour 30 minutes", "2 days 3 hours").
+    """
+    if approximate:
+        parts = []
+        for name, size in _UNITS:
             count = int(seconds // size)
-            return f"{count} {name}{'s' if count != 1 else ''}"
+            if count:
+                parts.append(_count(count, name))
+                seconds -= count * size
+            if len(parts) == 2:
+                break
+        return " ".join(parts) or "0 seconds"
+    for name, size in _UNITS:
+        if seconds >= size and seconds % size == 0:
+            return _count(int(seconds // size), name)
     return f"{seconds:g} seconds"
+
+
+def _count(count: int, unit: str) -> str:
+    return f"{count} {unit}{'s' if count != 1 else ''}"
 
 
 def now() -> float:

@@ -7,7 +7,6 @@ HMAC of the key that cannot be turned back into it.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,17 +15,12 @@ from django.core.cache import caches
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.conf import accounts_settings
-from accounts.exceptions import TokenRecordUnreadable
-from accounts.oidc.revocation import revoke_refresh_token
 from accounts.sessions import index as session_index
 from accounts.sessions import lifetimes
 from accounts.sessions.activity import RECORD_NAME as ACTIVITY
 from accounts.sessions.activity import SessionActivity
+from accounts.sessions.ending import session_was_ended
 from accounts.sessions.store import SessionStore
-from accounts.signals import session_ended
-from accounts.tokens.record import load_tokens
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -84,24 +78,23 @@ def find_by_handle(sessions: list[LiveSession], handle: str) -> LiveSession | No
 
 
 def end_session_by_key(session_key: str, *, reason: str) -> None:
-    """Delete the session, its records and index entries; revoke its refresh token.
-
-    Also after a back-channel logout: providers keep offline_access grants alive across their
-    own logout (oidc-provider and Auth0 do), and a refresh token nobody will use is a liability.
+    """Delete the session, its records and index entries, then run the session-end hooks (the
+    token record's owner revokes the refresh token) and send ``session_ended``.
     """
     store = SessionStore(session_key)
-    try:
-        tokens = load_tokens(store)
-    except TokenRecordUnreadable:
-        tokens = None
-    activity = store.read_record(ACTIVITY)
+    held = store.records()
     store.delete()
-    if tokens and tokens.refresh_token:
-        revoke_refresh_token(tokens.refresh_token)
+    activity = held.get(ACTIVITY)
     user_id = activity.get("user_id") if isinstance(activity, dict) else None
-    logger.info("session ended: user %s, reason %s", user_id, reason)
-    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
-    session_ended.send(sender=end_session_by_key, request=None, user=user, reason=reason)
+    session_was_ended(
+        sender=end_session_by_key,
+        request=None,
+        user=get_user_model().objects.filter(pk=user_id).first() if user_id else None,
+        user_id=user_id,
+        reason=reason,
+        records=held,
+        in_request=False,
+    )
 
 
 def end_sessions_of(user_id: object, *, reason: str, keep: str | None = None) -> int:

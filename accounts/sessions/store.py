@@ -12,6 +12,10 @@ The lifecycle is still ``SessionBase``'s: ``delete`` and ``cycle_key`` (called b
 and ``auth.login``) carry the records along, and a Redis failure is an error, never an empty
 session: the stock cache backend swallows every exception in ``load()``, which would silently log
 a user out when Redis blips.
+
+The store is a storage engine only. Which records it carries, which shared values it fetches with
+the session, what sets the cookie's age and what else goes when a session is deleted are
+registered by their owners in ``accounts.sessions.records``.
 """
 
 from __future__ import annotations
@@ -26,23 +30,13 @@ from django.conf import settings
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
 from django.core.cache.backends.base import BaseCache
 from django_redis import get_redis_connection
+from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 
 from accounts.exceptions import SessionStoreUnavailable
-from accounts.sessions import lifetimes
-from accounts.sessions.index import unindex_session
-
-try:
-    from django_redis.exceptions import ConnectionInterrupted
-except ImportError:  # pragma: no cover - django-redis is a hard dependency
-    ConnectionInterrupted = RedisError
-
+from accounts.sessions import records as registry
 
 logger = logging.getLogger(__name__)
-
-# Names of the records kept beside each session: accounts.tokens.record owns "tokens",
-# accounts.sessions.activity owns "activity".
-ATTACHED_RECORDS = ("tokens", "activity")
 
 
 @contextmanager
@@ -73,9 +67,9 @@ class SessionStore(CacheSessionStore):
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
         self._records: dict[str, Any] = {}
-        self._policy: lifetimes.Policy | None = None
+        self._prefetched: dict[str, Any] = {}
         # Decoded forms of records, by name, kept with the raw value they came from; owned by
-        # the modules that own the records (accounts.tokens.record).
+        # the modules that own the records (the token record's, which decrypts once a request).
         self.decoded: dict[str, tuple[Any, Any]] = {}
 
     # --- records beside the session ------------------------------------------------------
@@ -107,35 +101,43 @@ class SessionStore(CacheSessionStore):
         """
         if self.session_key is None:
             self.create()
-        # Kept first: the new activity record is what the remaining lifetime (the TTL) follows.
+        # Kept first: a cookie-age rule may follow this record (the activity record sets the
+        # remaining lifetime), and the TTL below is that age.
         self._records[name] = value
         with _redis_errors_as_unavailable():
             self._cache.set(self.record_key(name), value, self.get_expiry_age())
             if replicate:
                 _wait_for_replicas()
 
-    def delete_record(self, name: str) -> None:
-        if self.session_key is not None:
-            with _redis_errors_as_unavailable():
-                self._cache.delete(self.record_key(name))
-        self._records.pop(name, None)
+    def records(self) -> dict[str, Any]:
+        """Every registered record of this session, as fetched with it."""
+        return {name: self.read_record(name) for name in registry.record_names()}
 
-    def policy(self) -> lifetimes.Policy:
-        """The session policy, as fetched with the session (or from the database if not)."""
-        if self._policy is None:
+    def prefetched(self, name: str) -> Any:
+        """The shared value registered as ``name``, as fetched with the session; from its source
+        when Redis held no usable copy (or nothing was fetched: no session loaded)."""
+        if self._prefetched.get(name) is None:
             with _redis_errors_as_unavailable():
-                self._policy = lifetimes.load_policy()
-        return self._policy
+                self._prefetched[name] = registry.prefetches()[name].load()
+        return self._prefetched[name]
+
+    def policy(self) -> Any:
+        """The session policy (``accounts.sessions.lifetimes`` registers it as "policy")."""
+        return self.prefetched("policy")
 
     # --- SessionBase hooks ---------------------------------------------------------------
     def load(self) -> dict[str, Any]:
         session_key = self.cache_key
-        record_keys = {name: self.record_key(name) for name in ATTACHED_RECORDS}
+        record_keys = {name: self.record_key(name) for name in registry.record_names()}
+        prefetches = registry.prefetches()
         with _redis_errors_as_unavailable():
             found = self._cache.get_many(
-                [session_key, *record_keys.values(), lifetimes.POLICY_CACHE_KEY]
+                [session_key, *record_keys.values(), *(p.cache_key for p in prefetches.values())]
             )
-        self._policy = lifetimes.policy_from_cache_value(found.get(lifetimes.POLICY_CACHE_KEY))
+        self._prefetched = {
+            name: prefetch.parse(found.get(prefetch.cache_key))
+            for name, prefetch in prefetches.items()
+        }
         data = found.get(session_key)
         if data is None:
             # Unknown or expired key: start afresh, as the stock backend does.
@@ -160,37 +162,43 @@ class SessionStore(CacheSessionStore):
             return super().exists(session_key)
 
     def get_session_cookie_age(self) -> int:
-        # After login the session policy sets the lifetime: the cookie's max-age and the Redis
-        # TTLs follow the remaining time (see accounts.sessions.lifetimes). Before login (a login in
-        # progress) SESSION_COOKIE_AGE applies.
-        activity = self._records.get("activity") if self.session_key else None
-        if isinstance(activity, dict) and "created_at" in activity:
-            return lifetimes.remaining_lifetime(
-                activity["created_at"], activity["last_activity"], self.policy(), lifetimes.now()
-            )
+        # The cookie's max-age, and with it the Redis TTLs, is what the first registered rule
+        # says (after login, the remaining lifetime: accounts.sessions.activity); before that
+        # (a login in progress) SESSION_COOKIE_AGE.
+        held = self._records if self.session_key else {}
+        for rule in registry.cookie_age_rules():
+            age = rule(self, held)
+            if age is not None:
+                return age
         return super().get_session_cookie_age()
 
     def delete(self, session_key: str | None = None) -> None:
         key = session_key or self.session_key
         if key is None:
             return
+        names = registry.record_names()
+        hooks = registry.delete_hooks()
         with _redis_errors_as_unavailable():
-            activity = (
-                self._records.get("activity")
-                if key == self.session_key
-                else self._cache.get(self.record_key("activity", key))
-            )
+            # The hooks get the records as they were: this store's copy for its own session,
+            # else (the old key in cycle_key, delete(key) on another store) what Redis holds.
+            if key == self.session_key:
+                held = dict(self._records)
+            elif hooks:
+                found = self._cache.get_many([self.record_key(n, key) for n in names])
+                held = {n: found.get(self.record_key(n, key)) for n in names}
+            else:
+                held = {}
             self._cache.delete_many(
-                [self.cache_key_prefix + key, *(self.record_key(n, key) for n in ATTACHED_RECORDS)]
+                [self.cache_key_prefix + key, *(self.record_key(n, key) for n in names)]
             )
-            if isinstance(activity, dict) and activity.get("user_id"):
-                unindex_session(activity["user_id"], key, activity.get("sid"))
+            for hook in hooks:
+                hook(key, held)
         if key == self.session_key:
             self._records = {}
 
     def cycle_key(self) -> None:
         # auth.login() cycles the key to defeat session fixation; the records move with it.
-        records = {name: self.read_record(name) for name in ATTACHED_RECORDS}
+        records = self.records()
         super().cycle_key()
         for name, value in records.items():
             if value is not None:

@@ -155,17 +155,5 @@ def _in(at: float, now: float) -> str:
     seconds = at - now
     if abs(seconds) < 1:
         return "now"
-    text = _duration(abs(seconds))
+    text = human(abs(seconds), approximate=True)
     return f"in {text}" if seconds > 0 else f"{text} ago"
-
-
-def _duration(seconds: float) -> str:
-    parts = []
-    for name, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
-        count = int(seconds // size)
-        if count:
-            parts.append(f"{count} {name}{'s' if count != 1 else ''}")
-            seconds -= count * size
-        if len(parts) == 2:
-            break
-    return " ".join(parts) or "0 seconds"

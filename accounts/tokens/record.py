@@ -16,10 +16,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import TokenRecordUnreadable
+from accounts.sessions import records
 from accounts.sessions.store import SessionStore
 from accounts.tokens.cipher import decrypt_record, encrypt_record
 
 RECORD_NAME = "tokens"
+records.register_record(RECORD_NAME)  # kept beside the session, never in it
 
 
 @dataclass(frozen=True)

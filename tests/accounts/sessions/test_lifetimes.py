@@ -48,6 +48,20 @@ def test_durations_read_as_people_say_them(seconds, text):
     assert human_duration(seconds) == text
 
 
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (5400, "1 hour 30 minutes"),
+        (2 * DAY + 3 * 3600 + 59, "2 days 3 hours"),  # two units, rounded down
+        (DAY + 1, "1 day 1 second"),
+        (61.9, "1 minute 1 second"),
+        (0.4, "0 seconds"),
+    ],
+)
+def test_times_left_read_in_their_two_largest_units(seconds, text):
+    assert human_duration(seconds, approximate=True) == text
+
+
 def policy_row(**overrides):
     values = {
         "absolute_lifetime": timedelta(days=7),
