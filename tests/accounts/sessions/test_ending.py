@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 def hooks(monkeypatch):
     """Two hooks: one for ends from outside only (the default), one also in the request."""
     monkeypatch.setattr(ending, "_hooks", {})
-    calls = {"outside": [], "everywhere": []}
+    calls: dict[str, list[tuple[object, str]]] = {"outside": [], "everywhere": []}
 
     def outside(records, reason):
         calls["outside"].append((dict(records), reason))

@@ -61,7 +61,7 @@ def test_a_registered_record_lives_and_dies_with_its_session(notes, redis_client
     store = SessionStore(key)
     store.set_expiry(300)
     store.save()
-    assert 290 < store._cache.ttl(store.record_key(notes)) <= 300
+    assert 290 < store._cache.ttl(store.record_key(notes)) <= 300  # type: ignore[attr-defined]
     store.delete()
     assert leftover_keys(redis_client) == []
 
@@ -71,7 +71,7 @@ def test_a_prefetched_value_comes_with_the_session_or_from_its_source(monkeypatc
     monkeypatch.setitem(
         records._prefetches,
         "motd",
-        records.Prefetch("motd", parse=lambda v: v, load=lambda: loads.append(1) or "from source"),
+        records.Prefetch("motd", parse=lambda v: v, load=lambda: loads.append(1) or "from source"),  # type: ignore[func-returns-value]
     )
     key = session_with("elsewhere", 1)
     store = SessionStore(key)
@@ -111,6 +111,7 @@ def logged_in_as(user, sid):
     store = SessionStore(client.cookies["sessionid"].value)
     # What an OIDC login records: the provider's session id, indexed.
     store.write_record("activity", {**store.read_record("activity"), "sid": sid})
+    assert store.session_key is not None
     index_session(user.pk, store.session_key, sid, 3600)
     return client, store.session_key
 
