@@ -23,7 +23,6 @@ class ProviderMetadata:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
-    userinfo_endpoint: str | None = None
     end_session_endpoint: str | None = None
     revocation_endpoint: str | None = None
     # RFC 9207: when true, the callback must carry ``iss`` equal to the issuer.
@@ -84,7 +83,6 @@ def _fetch(issuer: str) -> ProviderMetadata:
         authorization_endpoint=document["authorization_endpoint"],
         token_endpoint=document["token_endpoint"],
         jwks_uri=document["jwks_uri"],
-        userinfo_endpoint=optional("userinfo_endpoint"),
         end_session_endpoint=optional("end_session_endpoint"),
         revocation_endpoint=optional("revocation_endpoint"),
         authorization_response_iss_parameter_supported=(
