@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from accounts.conf import accounts_settings
 from accounts.exceptions import ProviderUnavailable
 from accounts.oidc.provider_http import provider_get_json
+from accounts.protocol.discovery import discovery_url
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,6 @@ class ProviderMetadata:
 
 _lock = threading.Lock()
 _cached: tuple[str, float, ProviderMetadata] | None = None
-
-
-def discovery_url(issuer: str) -> str:
-    return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
 def provider_metadata(*, fresh: bool = False) -> ProviderMetadata:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar, cast
 
 import jwt
 
+from accounts.protocol.discovery import discovery_url
 from accounts.protocol.key_selection import select_signing_key
 
 logger = logging.getLogger(__name__)
@@ -208,7 +209,7 @@ class AccessTokenValidator:
     @property
     def jwks_uri(self) -> str:
         if self._jwks_uri is None:
-            document = self._get_json(self.issuer.rstrip("/") + "/.well-known/openid-configuration")
+            document = self._get_json(discovery_url(self.issuer))
             if document.get("issuer") != self.issuer:
                 raise ValueError(f"discovery names issuer {document.get('issuer')!r}")
             self._jwks_uri = str(document["jwks_uri"])
