@@ -25,13 +25,9 @@ from typing import Any, TypeVar, cast
 import jwt
 
 from accounts.protocol.discovery import discovery_url
-from accounts.protocol.key_selection import select_signing_key
+from accounts.protocol.key_selection import names_foreign_key, select_signing_key
 
 logger = logging.getLogger(__name__)
-
-# Headers that would name a key other than the provider's published ones. PyJWT never follows
-# them, but a token carrying one was made to trick someone: refuse it outright.
-_FOREIGN_KEY_HEADERS = ("jku", "x5u", "jwk", "x5c")
 
 
 class AccessTokenError(Exception):
@@ -174,7 +170,7 @@ class AccessTokenValidator:
         alg = header.get("alg")
         if alg not in self.algorithms:
             raise AccessTokenError(f"The token is signed with {alg!r}, not {self.algorithms}.")
-        if any(name in header for name in _FOREIGN_KEY_HEADERS):
+        if names_foreign_key(header):
             raise AccessTokenError("The token names its own signing key.")
         if self.require_at_jwt_type and str(header.get("typ", "")).lower() not in {
             "at+jwt",

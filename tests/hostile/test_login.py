@@ -140,12 +140,13 @@ def test_login_refuses_a_valid_signature_with_another_algorithm(client, hostile,
     refused_login(client, redis_client, f"signed with '{alg}', not RS256")
 
 
-@pytest.mark.parametrize("header", ["jku", "x5u", "jwk"])
+@pytest.mark.parametrize("header", ["jku", "x5u", "jwk", "x5c"])
 def test_login_refuses_a_signing_key_named_in_the_header(client, hostile, redis_client, header):
     where = {
         "jku": f"{hostile.issuer}/attacker/jwks",
         "x5u": f"{hostile.issuer}/attacker/cert.pem",
         "jwk": hostile.attacker.jwk(),
+        "x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"],  # never parsed
     }[header]
     hostile.next_id_token(sign="attacker", header={header: where})
     refused_login(client, redis_client, "names its own signing key")

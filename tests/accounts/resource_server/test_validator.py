@@ -154,9 +154,14 @@ def test_a_token_signed_by_another_key_is_refused(validator):
         validator.validate(forged)
 
 
-def test_a_token_naming_its_own_key_is_refused(validator):
+@pytest.mark.parametrize("header", ["jku", "x5u", "jwk", "x5c"])
+def test_a_token_naming_its_own_key_is_refused(validator, header):
     attacker = SigningKey("rs-1")
-    token = attacker.sign(access_claims(), headers={"jku": "https://evil.test/jwks"})
+    value = {
+        "jwk": attacker.public_jwk,
+        "x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"],  # never parsed
+    }.get(header, "https://evil.test/jwks")
+    token = attacker.sign(access_claims(), headers={header: value})
     with pytest.raises(AccessTokenError, match="own signing key"):
         validator.validate(token)
 
