@@ -14,9 +14,7 @@ Django REST framework, ``accounts.resource_server.drf.AccessTokenAuthentication`
 from __future__ import annotations
 
 import json
-import logging
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterable
 from functools import wraps
@@ -25,9 +23,8 @@ from typing import Any, TypeVar, cast
 import jwt
 
 from accounts.protocol.discovery import discovery_url
-from accounts.protocol.key_selection import names_foreign_key, select_signing_key
-
-logger = logging.getLogger(__name__)
+from accounts.protocol.key_selection import names_foreign_key
+from accounts.protocol.key_sets import KeySetCache
 
 
 class AccessTokenError(Exception):
@@ -96,40 +93,6 @@ def token_scopes(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset()
 
 
-class _KeySet:
-    def __init__(self, fetch: Callable[[], list[dict[str, Any]]], ttl: float, interval: float):
-        self._fetch = fetch
-        self._ttl = ttl
-        self._interval = interval
-        self._lock = threading.Lock()
-        self._keys: list[dict[str, Any]] = []
-        self._fetched_at = float("-inf")
-
-    def find(self, kid: str | None, alg: str) -> dict[str, Any] | None:
-        now = time.monotonic()
-        if now - self._fetched_at >= self._ttl:
-            self._refresh()
-        key = select_signing_key(self._keys, kid, alg)
-        if key is None and time.monotonic() - self._fetched_at >= self._interval:
-            logger.info("unknown signing key id %r: refetching the key set", kid)
-            self._refresh()
-            key = select_signing_key(self._keys, kid, alg)
-        return key
-
-    def _refresh(self) -> None:
-        with self._lock:
-            try:
-                keys = self._fetch()
-            except (OSError, ValueError) as exc:
-                # Keep serving with the keys we have; try again after the refetch interval.
-                self._fetched_at = time.monotonic() - self._ttl + self._interval
-                if not self._keys:
-                    raise KeyUnavailable("The provider's signing keys cannot be fetched.") from exc
-                logger.warning("refetching the key set failed; keeping the old one: %s", exc)
-                return
-            self._keys, self._fetched_at = keys, time.monotonic()
-
-
 class AccessTokenValidator:
     """Checks JWT access tokens (RFC 9068) issued by ``issuer`` for ``audience``.
 
@@ -159,7 +122,12 @@ class AccessTokenValidator:
         self.require_at_jwt_type = require_at_jwt_type
         self._jwks_uri = jwks_uri
         self._http_timeout = http_timeout
-        self._keys = _KeySet(self._fetch_keys, jwks_ttl, min_refetch_interval)
+        self._keys = KeySetCache(
+            self._fetch_keys,
+            ttl=jwks_ttl,
+            min_refetch_interval=min_refetch_interval,
+            unavailable=(KeyUnavailable,),
+        )
 
     def validate(self, token: str, *, scopes: Iterable[str] = ()) -> dict[str, Any]:
         """The token's claims, or ``AccessTokenError`` saying why it is refused."""
@@ -178,7 +146,7 @@ class AccessTokenValidator:
         }:
             raise AccessTokenError("The token is not an access token (typ at+jwt).")
         kid = header.get("kid")
-        key = self._keys.find(kid if isinstance(kid, str) else None, alg)
+        key = self._keys.signing_key(kid if isinstance(kid, str) else None, alg)
         if key is None:
             raise AccessTokenError("The token is signed with a key the issuer does not publish.")
         try:
@@ -208,11 +176,19 @@ class AccessTokenValidator:
             document = self._get_json(discovery_url(self.issuer))
             if document.get("issuer") != self.issuer:
                 raise ValueError(f"discovery names issuer {document.get('issuer')!r}")
-            self._jwks_uri = str(document["jwks_uri"])
+            jwks_uri = document.get("jwks_uri")
+            if not isinstance(jwks_uri, str):
+                raise ValueError("discovery names no jwks_uri")
+            self._jwks_uri = jwks_uri
         return self._jwks_uri
 
     def _fetch_keys(self) -> list[dict[str, Any]]:
-        keys = self._get_json(self.jwks_uri).get("keys", [])
+        try:
+            keys = self._get_json(self.jwks_uri).get("keys")
+            if not isinstance(keys, list):
+                raise ValueError("the key set has no list of keys")
+        except (OSError, ValueError) as exc:
+            raise KeyUnavailable("The provider's signing keys cannot be fetched.") from exc
         return [k for k in keys if isinstance(k, dict)]
 
     def _get_json(self, url: str) -> dict[str, Any]:

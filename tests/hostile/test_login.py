@@ -186,7 +186,7 @@ def test_login_accepts_keys_rotated_just_before_a_login(client, hostile):
 
 
 class Clock:
-    """``time`` as accounts.oidc.jwks sees it, able to jump ahead."""
+    """``time`` as the key-set cache (accounts.protocol.key_sets) sees it, able to jump ahead."""
 
     def __init__(self):
         self.ahead = 0.0
@@ -203,7 +203,7 @@ def test_a_flood_of_unknown_kids_fetches_the_keys_at_most_once_per_interval(
 ):
     settings.OIDC_JWKS_MIN_REFETCH_INTERVAL = 60
     clock = Clock()
-    monkeypatch.setattr("accounts.oidc.jwks.time", clock)
+    monkeypatch.setattr("accounts.protocol.key_sets.time", clock)
     assert log_in(client).status_code == 302
     assert hostile.hits["/jwks"] == 1
 

@@ -200,6 +200,15 @@ def test_keys_that_cannot_be_fetched_refuse_with_503():
     assert caught.value.status == 503
 
 
+def test_keys_already_fetched_outlive_an_outage_of_the_key_endpoint(keys, key):
+    validator = AccessTokenValidator(
+        issuer=ISSUER, audience=API, jwks_uri=keys.jwks_uri, jwks_ttl=0, http_timeout=1
+    )
+    validator.validate(key.sign(access_claims()))
+    keys.stop()
+    assert validator.validate(key.sign(access_claims()))["sub"] == "alice"
+
+
 def test_scopes_are_required_when_asked(validator, key):
     token = key.sign(access_claims(scope="openid read:notes"))
     assert validator.validate(token, scopes=["read:notes"])
