@@ -58,7 +58,11 @@ def upstream_pool(upstream: Upstream) -> urllib3.HTTPConnectionPool:
 
 
 def forget_pool() -> None:
-    """Close every kept-alive connection (tests, and settings changes)."""
+    """Close every kept-alive connection and forget the pools.
+
+    Only the proxy tests call it (``tests/proxy/conftest.py``), around each test that points
+    ``PROXY_UPSTREAMS`` elsewhere. Nothing in the running site does: a changed allow-list needs
+    a restart, like any other setting."""
     with _pools_lock:
         for pool in _pools.values():
             pool.close()

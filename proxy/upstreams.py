@@ -92,9 +92,6 @@ class Upstream:
         target = f"{self.base_path}{path}" or "/"
         return f"{target}?{query}" if query else target
 
-    def url_for(self, path: str, query: str) -> str:
-        return self.origin + self.target_for(path, query)
-
 
 def parse_upstream(name: str, entry: Any) -> Upstream:
     if not isinstance(name, str) or not name or "/" in name:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from accounts.conf import accounts_settings
 from accounts.exceptions import ProviderUnavailable
 from accounts.oidc.provider_http import provider_get_json
+from accounts.protocol.discovery import discovery_url
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,6 @@ class ProviderMetadata:
     authorization_endpoint: str
     token_endpoint: str
     jwks_uri: str
-    userinfo_endpoint: str | None = None
     end_session_endpoint: str | None = None
     revocation_endpoint: str | None = None
     # RFC 9207: when true, the callback must carry ``iss`` equal to the issuer.
@@ -32,10 +32,6 @@ class ProviderMetadata:
 
 _lock = threading.Lock()
 _cached: tuple[str, float, ProviderMetadata] | None = None
-
-
-def discovery_url(issuer: str) -> str:
-    return issuer.rstrip("/") + "/.well-known/openid-configuration"
 
 
 def provider_metadata(*, fresh: bool = False) -> ProviderMetadata:
@@ -84,7 +80,6 @@ def _fetch(issuer: str) -> ProviderMetadata:
         authorization_endpoint=document["authorization_endpoint"],
         token_endpoint=document["token_endpoint"],
         jwks_uri=document["jwks_uri"],
-        userinfo_endpoint=optional("userinfo_endpoint"),
         end_session_endpoint=optional("end_session_endpoint"),
         revocation_endpoint=optional("revocation_endpoint"),
         authorization_response_iss_parameter_supported=(

@@ -16,10 +16,7 @@ import jwt
 from accounts.conf import accounts_settings
 from accounts.exceptions import InvalidIDToken
 from accounts.oidc.jwks import signing_keys
-
-# Headers that tell a verifier to fetch or trust a key from somewhere else. We never do: the key
-# comes only from the provider's discovered JWKS, so a token carrying these is a forgery attempt.
-_FOREIGN_KEY_HEADERS = ("jku", "x5u", "jwk")
+from accounts.protocol.key_selection import names_foreign_key
 
 
 def validate_id_token(
@@ -65,7 +62,7 @@ def verify_provider_jwt(
         raise InvalidIDToken(f"{the} is not a well-formed JWT.") from exc
     if header.get("alg") != alg:
         raise InvalidIDToken(f"{the} is signed with {header.get('alg')!r}, not {alg}.")
-    if any(name in header for name in _FOREIGN_KEY_HEADERS):
+    if names_foreign_key(header):
         raise InvalidIDToken(f"{the} names its own signing key; that is not accepted.")
 
     key = signing_keys.signing_key(jwks_uri, header.get("kid"), alg)

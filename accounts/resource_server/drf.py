@@ -20,14 +20,10 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from accounts.resource_server import (
-    AccessTokenError,
-    AccessTokenValidator,
-    TokenMissing,
-    bearer_token,
-    token_scopes,
-    validator_from_settings,
-)
+from accounts.resource_server.bearer import bearer_token, token_scopes
+from accounts.resource_server.conf import validator_from_settings
+from accounts.resource_server.errors import AccessTokenError, TokenMissing
+from accounts.resource_server.validator import AccessTokenValidator
 
 
 class TokenUser:

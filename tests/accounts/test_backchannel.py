@@ -162,6 +162,20 @@ REJECTIONS = {
         "'HS256'",
     ),
     "not a jwt": (lambda key: "garbage", "well-formed"),
+    **{
+        f"{name} header": (
+            lambda key, name=name, value=value: SigningKey("key-1").sign(
+                logout_claims(), headers={name: value}
+            ),
+            "names its own signing key",
+        )
+        for name, value in [
+            ("jku", "https://evil.test/jwks"),
+            ("x5u", "https://evil.test/cert.pem"),
+            ("jwk", SigningKey("key-1").public_jwk),
+            ("x5c", ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]),
+        ]
+    },
 }
 
 

@@ -7,7 +7,16 @@ import pytest
 
 from accounts.redirects import safe_next_path
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "openredirects.txt"
+# The corpus sits in shared/data above the checkout, which may be nested a level deeper than
+# usual: look in each parent, nearest first.
+CORPUS = next(
+    (
+        parent / "shared" / "data" / "openredirects.txt"
+        for parent in Path(__file__).resolve().parents[3:]
+        if (parent / "shared" / "data" / "openredirects.txt").exists()
+    ),
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "openredirects.txt",
+)
 
 
 def corpus():

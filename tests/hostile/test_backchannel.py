@@ -103,12 +103,13 @@ def test_backchannel_refuses_a_valid_signature_with_another_algorithm(browser, h
     refused(hostile, browser, f"signed with '{alg}', not RS256", sign=alg)
 
 
-@pytest.mark.parametrize("header", ["jku", "x5u", "jwk"])
+@pytest.mark.parametrize("header", ["jku", "x5u", "jwk", "x5c"])
 def test_backchannel_refuses_a_signing_key_named_in_the_header(browser, hostile, header):
     where = {
         "jku": f"{hostile.issuer}/attacker/jwks",
         "x5u": f"{hostile.issuer}/attacker/cert.pem",
         "jwk": hostile.attacker.jwk(),
+        "x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"],  # never parsed
     }[header]
     refused(hostile, browser, "names its own signing key", sign="attacker", header={header: where})
     assert hostile.hits["/attacker/jwks"] == 0

@@ -140,12 +140,13 @@ def test_login_refuses_a_valid_signature_with_another_algorithm(client, hostile,
     refused_login(client, redis_client, f"signed with '{alg}', not RS256")
 
 
-@pytest.mark.parametrize("header", ["jku", "x5u", "jwk"])
+@pytest.mark.parametrize("header", ["jku", "x5u", "jwk", "x5c"])
 def test_login_refuses_a_signing_key_named_in_the_header(client, hostile, redis_client, header):
     where = {
         "jku": f"{hostile.issuer}/attacker/jwks",
         "x5u": f"{hostile.issuer}/attacker/cert.pem",
         "jwk": hostile.attacker.jwk(),
+        "x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"],  # never parsed
     }[header]
     hostile.next_id_token(sign="attacker", header={header: where})
     refused_login(client, redis_client, "names its own signing key")
@@ -185,7 +186,7 @@ def test_login_accepts_keys_rotated_just_before_a_login(client, hostile):
 
 
 class Clock:
-    """``time`` as accounts.oidc.jwks sees it, able to jump ahead."""
+    """``time`` as the key-set cache (accounts.protocol.key_sets) sees it, able to jump ahead."""
 
     def __init__(self):
         self.ahead = 0.0
@@ -202,7 +203,7 @@ def test_a_flood_of_unknown_kids_fetches_the_keys_at_most_once_per_interval(
 ):
     settings.OIDC_JWKS_MIN_REFETCH_INTERVAL = 60
     clock = Clock()
-    monkeypatch.setattr("accounts.oidc.jwks.time", clock)
+    monkeypatch.setattr("accounts.protocol.key_sets.time", clock)
     assert log_in(client).status_code == 302
     assert hostile.hits["/jwks"] == 1
 

@@ -18,8 +18,16 @@ def test_a_bare_url_gets_the_defaults():
     assert (u.connect_timeout, u.read_timeout) == (3.05, 30.0)
     assert u.max_body_bytes == 10 * 1024 * 1024
     assert u.audience is None
-    assert u.url_for("/a", "b=1") == "https://api.example.com/v1/a?b=1"
-    assert u.url_for("", "") == "https://api.example.com/v1"
+    # What the proxy sends: the pool is keyed by the origin, the target goes on the request line.
+    assert u.target_for("/a", "b=1") == "/v1/a?b=1"
+    assert u.target_for("", "") == "/v1"
+
+
+def test_an_upstream_at_the_root_gets_a_slash_as_its_target():
+    u = parse_upstream("root", "http://127.0.0.1:8002")
+    assert (u.origin, u.base_path) == ("http://127.0.0.1:8002", "")
+    assert u.target_for("", "") == "/"
+    assert u.target_for("/a", "") == "/a"
 
 
 def test_every_field_is_read():

@@ -165,10 +165,14 @@ def test_rejects_valid_signature_with_another_algorithm(key, published):
     assert_rejected(key.sign(claims(), alg="RS512"), "'RS512'")
 
 
-@pytest.mark.parametrize("header", ["jku", "x5u", "jwk"])
+@pytest.mark.parametrize("header", ["jku", "x5u", "jwk", "x5c"])
 def test_rejects_headers_pointing_to_foreign_keys(published, header):
     attacker = SigningKey("key-1")
-    value = attacker.public_jwk if header == "jwk" else "https://evil.test/keys"
+    value = {
+        "jwk": attacker.public_jwk,
+        # A certificate chain (base64 DER); never parsed, so its content does not matter.
+        "x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"],
+    }.get(header, "https://evil.test/keys")
     token = attacker.sign(claims(), headers={header: value})
     assert_rejected(token, "names its own signing key")
 

@@ -5,9 +5,7 @@ test keys published by a key server on a port-0 socket.
 """
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
 import pytest
@@ -23,43 +21,9 @@ from accounts.resource_server import (
     require_access_token,
 )
 from accounts.tokens.record import load_tokens
+from tests.accounts.resource_server.keys import API, ISSUER, KeyServer, access_claims
 from tests.stack import sign_in_at_provider
 from tests.token_factory import SigningKey
-
-API = "http://127.0.0.1:8002"
-ISSUER = "https://issuer.test"
-
-
-class KeyServer:
-    """Publishes a JWKS at /jwks and counts how often it was fetched."""
-
-    def __init__(self, *keys):
-        self.keys = list(keys)
-        self.fetches = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                outer.fetches += 1
-                body = json.dumps({"keys": [k.public_jwk for k in outer.keys]}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.jwks_uri = f"http://127.0.0.1:{self.server.server_address[1]}/jwks"
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
@@ -77,21 +41,6 @@ def keys(key):
 @pytest.fixture
 def validator(keys):
     return AccessTokenValidator(issuer=ISSUER, audience=API, jwks_uri=keys.jwks_uri)
-
-
-def access_claims(**overrides):
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "sub": "alice",
-        "aud": API,
-        "exp": now + 300,
-        "iat": now,
-        "scope": "openid read:notes",
-        "client_id": "bff-test",
-    }
-    claims.update(overrides)
-    return {k: v for k, v in claims.items() if v is not None}
 
 
 def test_a_good_token_gives_its_claims(validator, key):
@@ -154,9 +103,14 @@ def test_a_token_signed_by_another_key_is_refused(validator):
         validator.validate(forged)
 
 
-def test_a_token_naming_its_own_key_is_refused(validator):
+@pytest.mark.parametrize("header", ["jku", "x5u", "jwk", "x5c"])
+def test_a_token_naming_its_own_key_is_refused(validator, header):
     attacker = SigningKey("rs-1")
-    token = attacker.sign(access_claims(), headers={"jku": "https://evil.test/jwks"})
+    value = {
+        "jwk": attacker.public_jwk,
+        "x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"],  # never parsed
+    }.get(header, "https://evil.test/jwks")
+    token = attacker.sign(access_claims(), headers={header: value})
     with pytest.raises(AccessTokenError, match="own signing key"):
         validator.validate(token)
 
@@ -193,6 +147,15 @@ def test_keys_that_cannot_be_fetched_refuse_with_503():
     with pytest.raises(KeyUnavailable) as caught:
         validator.validate(SigningKey().sign(access_claims()))
     assert caught.value.status == 503
+
+
+def test_keys_already_fetched_outlive_an_outage_of_the_key_endpoint(keys, key):
+    validator = AccessTokenValidator(
+        issuer=ISSUER, audience=API, jwks_uri=keys.jwks_uri, jwks_ttl=0, http_timeout=1
+    )
+    validator.validate(key.sign(access_claims()))
+    keys.stop()
+    assert validator.validate(key.sign(access_claims()))["sub"] == "alice"
 
 
 def test_scopes_are_required_when_asked(validator, key):
