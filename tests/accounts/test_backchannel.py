@@ -164,7 +164,7 @@ REJECTIONS = {
     "not a jwt": (lambda key: "garbage", "well-formed"),
     **{
         f"{name} header": (
-            lambda key, name=name, value=value: SigningKey("key-1").sign(
+            lambda key, name=name, value=value: SigningKey("key-1").sign(  # type: ignore[misc]
                 logout_claims(), headers={name: value}
             ),
             "names its own signing key",
