@@ -20,27 +20,20 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 import time
-import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, NoReturn
 
 from django.http import HttpRequest
-from django_redis import get_redis_connection
-from redis.exceptions import LockError, RedisError
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import (
     InvalidIDToken,
     ProviderUnavailable,
     SessionEnded,
-    SessionStoreUnavailable,
     TokenRecordUnreadable,
     TokenUnavailable,
 )
-from accounts.metrics import LOCK_TIMEOUTS, LOCK_WAITS, REFRESH_SECONDS, REFRESHES
+from accounts.metrics import REFRESH_SECONDS, REFRESHES
 from accounts.oidc.backend import client_credentials
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.id_token import validate_id_token
@@ -55,11 +48,9 @@ from accounts.tokens.record import (
     load_tokens,
     store_tokens,
 )
+from accounts.tokens.single_flight import single_flight
 
 logger = logging.getLogger(__name__)
-
-# Extra seconds the Redis lock outlives the provider call: time to write the new record.
-_LOCK_MARGIN = 5.0
 
 
 def current_tokens(request: HttpRequest) -> TokenRecord | None:
@@ -153,7 +144,7 @@ def _renew(
         # Only tests switch the lock off, to show what it prevents.
         return _call_provider_and_store(request, stale, target)
     session_key = request.session.session_key or ""
-    with _process_lock(session_key), _redis_lock(session_key):
+    with single_flight(session_key):
         fresh = _load(request, fresh=True)
         if fresh is None:
             # Logged out (another tab, an admin) while this request waited.
@@ -180,64 +171,6 @@ def _renewed_meanwhile(
     if after is None or after == before:
         return False
     return force or fresh.audience_token(target.key, now=now, leeway=skew) is not None
-
-
-_process_locks: weakref.WeakValueDictionary[str, threading.Lock] = weakref.WeakValueDictionary()
-_process_locks_guard = threading.Lock()
-
-
-@contextmanager
-def _process_lock(session_key: str) -> Iterator[None]:
-    with _process_locks_guard:
-        lock = _process_locks.get(session_key)
-        if lock is None:
-            lock = threading.Lock()
-            _process_locks[session_key] = lock
-    if not lock.acquire(blocking=False):
-        LOCK_WAITS.inc()
-        if not lock.acquire(timeout=_lock_wait()):
-            LOCK_TIMEOUTS.inc()
-            raise TokenUnavailable("Your login is being renewed; please try again in a moment.")
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-@contextmanager
-def _redis_lock(session_key: str) -> Iterator[None]:
-    connection = get_redis_connection(accounts_settings.SESSION_CACHE_ALIAS)
-    lock = connection.lock(
-        f"{accounts_settings.REDIS_KEY_PREFIX}:refresh-lock:{session_key}",
-        timeout=_lock_wait(),
-        blocking_timeout=_lock_wait(),
-        sleep=0.02,
-    )
-    try:
-        acquired = lock.acquire(blocking=False)
-        if not acquired:
-            LOCK_WAITS.inc()
-            acquired = lock.acquire()
-    except RedisError as exc:
-        raise SessionStoreUnavailable("The session store is not answering.") from exc
-    if not acquired:
-        LOCK_TIMEOUTS.inc()
-        raise TokenUnavailable("Your login is being renewed; please try again in a moment.")
-    try:
-        yield
-    finally:
-        try:
-            lock.release()
-        except LockError:
-            # The TTL ran out first: the provider call took longer than its own timeout allows.
-            logger.warning("refresh lock expired before release")
-        except RedisError:
-            logger.warning("refresh lock could not be released; it expires by itself")
-
-
-def _lock_wait() -> float:
-    connect, read = accounts_settings.OIDC_HTTP_TIMEOUT
-    return connect + read + _LOCK_MARGIN
 
 
 def _call_provider_and_store(
