@@ -50,9 +50,9 @@ def endpoint(monkeypatch, settings, published):
         token_endpoint=TOKEN_ENDPOINT,
         jwks_uri=JWKS_URI,
     )
-    monkeypatch.setattr("accounts.tokens.renewal.provider_metadata", lambda: metadata)
+    monkeypatch.setattr("accounts.tokens.refresh_grant.provider_metadata", lambda: metadata)
     fake = FakeTokenEndpoint()
-    monkeypatch.setattr("accounts.tokens.renewal.provider_post_form", fake)
+    monkeypatch.setattr("accounts.tokens.refresh_grant.provider_post_form", fake)
     return fake
 
 
@@ -197,7 +197,7 @@ def test_client_misconfiguration_keeps_sessions_and_is_logged_loudly(
     client, session, endpoint, caplog, error, redis_client
 ):
     endpoint.answer(401, {"error": error})
-    with caplog.at_level(logging.ERROR, logger="accounts.tokens.renewal"):
+    with caplog.at_level(logging.ERROR, logger="accounts.tokens.refresh_grant"):
         response = api_get(client)
     assert response.status_code == 503
     assert response["Retry-After"]
