@@ -4,14 +4,17 @@ The token endpoint is a fake HTTP peer here, so each answer can be exactly what 
 send; the rest (session, Redis, middleware, ID token checks) is real.
 """
 
+import dataclasses
 import json
 import logging
 import time
+from datetime import timedelta
 
 import pytest
 import requests
 from django.contrib.auth.models import User
 
+from accounts.models import SessionPolicy
 from accounts.oidc.discovery import ProviderMetadata
 from accounts.sessions.store import SessionStore
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
@@ -223,3 +226,15 @@ def test_provider_failure_on_a_page_renders_it_with_a_notice(client, session, en
     assert page.status_code == 200
     assert 'data-testid="token-notice"' in page.content.decode()
     assert "cannot be reached to renew your login" in page.content.decode()
+
+
+@pytest.mark.parametrize(("skew", "renewed"), [(60, False), (300, True)])
+def test_the_refresh_skew_is_the_session_policys(client, session, endpoint, skew, renewed):
+    SessionPolicy.objects.update_or_create(pk=1, defaults={"refresh_skew": timedelta(seconds=skew)})
+    store_tokens(
+        SessionStore(session.session_key),
+        dataclasses.replace(stored(session), access_token_expires_at=time.time() + 120),
+    )
+    endpoint.answer(200, {"access_token": "new-access", "token_type": "Bearer", "expires_in": 600})
+    assert api_get(client).status_code == 200
+    assert len(endpoint.requests) == int(renewed)
