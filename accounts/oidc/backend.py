@@ -25,11 +25,16 @@ from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
 from accounts.conf import accounts_settings
-from accounts.exceptions import LoginFailed, ProviderUnavailable
+from accounts.exceptions import LoginFailed
 from accounts.models import OIDCIdentity
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.id_token import validate_id_token
-from accounts.oidc.provider_http import json_object, provider_post_form
+from accounts.oidc.provider_http import provider_post_form
+from accounts.oidc.token_endpoint import (
+    MalformedTokenAnswer,
+    TokenEndpointRefused,
+    checked_token_answer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,20 +98,16 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
             },
             auth=client_credentials(),
         )
-        if response.status_code >= 500:
-            raise ProviderUnavailable(f"The identity provider answered {response.status_code}.")
-        body = json_object(response, token_endpoint)
-        if response.status_code != 200 or "error" in body:
-            error = str(body.get("error", response.status_code))
+        try:
+            return checked_token_answer(
+                response, token_endpoint, id_token_required=True, token_type_required=True
+            )
+        except TokenEndpointRefused as exc:
             # The error code is a protocol word (invalid_grant, invalid_client), safe to log.
-            logger.warning("code exchange refused by the provider: %s", error)
-            raise LoginFailed(f"The identity provider refused the login ({error}).")
-        for name in ("access_token", "id_token"):
-            if not isinstance(body.get(name), str) or not body[name]:
-                raise LoginFailed(f"The identity provider's answer lacks {name}.")
-        if str(body.get("token_type", "")).lower() != "bearer":
-            raise LoginFailed("The identity provider issued a token type this site cannot use.")
-        return body
+            logger.warning("code exchange refused by the provider: %s", exc.error)
+            raise LoginFailed(f"The identity provider refused the login ({exc.error}).") from exc
+        except MalformedTokenAnswer as exc:
+            raise LoginFailed(exc.message) from exc
 
     def get_userinfo(
         self, access_token: str, id_token: str, payload: dict[str, Any]

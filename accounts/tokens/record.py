@@ -1,13 +1,14 @@
 """The token record: what the provider's token endpoint gave us, kept server-side.
 
-This module is the only one that knows how tokens are stored. The record lives beside the session
-(see ``accounts.sessions.store``), never in the session dict and never in a cookie.
+This module is the only one that knows the record's shape (it builds it from the login's answer
+and from each refresh's) and how it is stored. The record lives beside the session (see
+``accounts.sessions.store``), never in the session dict and never in a cookie.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import jwt
@@ -38,7 +39,7 @@ class TokenRecord:
     # The verified ID token claims: the session's cache of who the user is.
     claims: dict[str, Any] = field(default_factory=dict)
     obtained_at: float = 0.0
-    # Access tokens for other APIs, by audience_key(): {"access_token": ..., "expires_at": ...}.
+    # Access tokens for other APIs, by ApiTarget.key: {"access_token": ..., "expires_at": ...}.
     audience_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
@@ -52,12 +53,65 @@ class TokenRecord:
             refresh_token=_optional_str(response.get("refresh_token")),
             token_type=str(response.get("token_type", "Bearer")),
             scope=str(response.get("scope", "")),
-            access_token_expires_at=access_token_expiry(response, now),
+            access_token_expires_at=_access_token_expiry(response, now),
             id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
             # Non-standard but common (Keycloak, some Auth0 setups): the refresh token's lifetime.
             refresh_token_expires_at=_expires_at(response.get("refresh_expires_in"), now),
             claims=claims,
             obtained_at=now,
+        )
+
+    def renewed_with(
+        self, answer: dict[str, Any], *, claims: dict[str, Any] | None, now: float
+    ) -> TokenRecord:
+        """The record after a refresh of the main access token, from the token endpoint's
+        checked ``answer``. ``claims`` are those of the ID token the answer brought, verified;
+        None when it brought none, and the old ID token stands.
+
+        What the answer leaves out stands too: the refresh token (RFC 6749 section 6: keep using
+        the old one), the scope, the refresh token's deadline. Tokens held for other APIs stay.
+        """
+        id_token, claims = (
+            (str(answer["id_token"]), claims)
+            if claims is not None
+            else (self.id_token, self.claims)
+        )
+        return TokenRecord(
+            access_token=str(answer["access_token"]),
+            id_token=id_token,
+            refresh_token=_optional_str(answer.get("refresh_token") or self.refresh_token),
+            token_type=str(answer.get("token_type", "Bearer")),
+            scope=str(answer.get("scope", self.scope)),
+            access_token_expires_at=_access_token_expiry(answer, now),
+            id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
+            refresh_token_expires_at=(
+                _expires_at(answer["refresh_expires_in"], now)
+                if "refresh_expires_in" in answer
+                else self.refresh_token_expires_at
+            ),
+            claims=claims,
+            obtained_at=now,
+            audience_tokens=self.audience_tokens,
+        )
+
+    def with_audience_token(
+        self, key: str, answer: dict[str, Any], *, claims: dict[str, Any] | None, now: float
+    ) -> TokenRecord:
+        """The record holding the access token in ``answer`` for another API, under ``key``.
+
+        The refresh that brought it may have rotated the refresh token and renewed the ID token
+        (``claims`` as in ``renewed_with``); the main access token is untouched.
+        """
+        entry = {
+            "access_token": answer["access_token"],
+            "expires_at": _access_token_expiry(answer, now),
+        }
+        return replace(
+            self,
+            refresh_token=_optional_str(answer.get("refresh_token") or self.refresh_token),
+            id_token=str(answer["id_token"]) if claims is not None else self.id_token,
+            claims=claims if claims is not None else self.claims,
+            audience_tokens={**self.audience_tokens, key: entry},
         )
 
     def public_claims(self) -> dict[str, Any]:
@@ -90,11 +144,7 @@ class TokenRecord:
         return str(entry["access_token"])
 
 
-def audience_key(audience: str, scope: str | None) -> str:
-    return f"{audience} {scope}" if scope else audience
-
-
-def access_token_expiry(response: dict[str, Any], now: float) -> float | None:
+def _access_token_expiry(response: dict[str, Any], now: float) -> float | None:
     """From ``expires_in``, else from a JWT access token's ``exp``, else unknown."""
     return _expires_at(response.get("expires_in"), now) or _jwt_expiry(
         str(response["access_token"])

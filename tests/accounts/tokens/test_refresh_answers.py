@@ -4,14 +4,17 @@ The token endpoint is a fake HTTP peer here, so each answer can be exactly what 
 send; the rest (session, Redis, middleware, ID token checks) is real.
 """
 
+import dataclasses
 import json
 import logging
 import time
+from datetime import timedelta
 
 import pytest
 import requests
 from django.contrib.auth.models import User
 
+from accounts.models import SessionPolicy
 from accounts.oidc.discovery import ProviderMetadata
 from accounts.sessions.store import SessionStore
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
@@ -50,9 +53,9 @@ def endpoint(monkeypatch, settings, published):
         token_endpoint=TOKEN_ENDPOINT,
         jwks_uri=JWKS_URI,
     )
-    monkeypatch.setattr("accounts.tokens.renewal.provider_metadata", lambda: metadata)
+    monkeypatch.setattr("accounts.tokens.refresh_grant.provider_metadata", lambda: metadata)
     fake = FakeTokenEndpoint()
-    monkeypatch.setattr("accounts.tokens.renewal.provider_post_form", fake)
+    monkeypatch.setattr("accounts.tokens.refresh_grant.provider_post_form", fake)
     return fake
 
 
@@ -197,7 +200,7 @@ def test_client_misconfiguration_keeps_sessions_and_is_logged_loudly(
     client, session, endpoint, caplog, error, redis_client
 ):
     endpoint.answer(401, {"error": error})
-    with caplog.at_level(logging.ERROR, logger="accounts.tokens.renewal"):
+    with caplog.at_level(logging.ERROR, logger="accounts.tokens.refresh_grant"):
         response = api_get(client)
     assert response.status_code == 503
     assert response["Retry-After"]
@@ -223,3 +226,15 @@ def test_provider_failure_on_a_page_renders_it_with_a_notice(client, session, en
     assert page.status_code == 200
     assert 'data-testid="token-notice"' in page.content.decode()
     assert "cannot be reached to renew your login" in page.content.decode()
+
+
+@pytest.mark.parametrize(("skew", "renewed"), [(60, False), (300, True)])
+def test_the_refresh_skew_is_the_session_policys(client, session, endpoint, skew, renewed):
+    SessionPolicy.objects.update_or_create(pk=1, defaults={"refresh_skew": timedelta(seconds=skew)})
+    store_tokens(
+        SessionStore(session.session_key),
+        dataclasses.replace(stored(session), access_token_expires_at=time.time() + 120),
+    )
+    endpoint.answer(200, {"access_token": "new-access", "token_type": "Bearer", "expires_in": 600})
+    assert api_get(client).status_code == 200
+    assert len(endpoint.requests) == int(renewed)

@@ -1,0 +1,67 @@
+"""The token endpoint's answer, checked once for every grant (RFC 6749 sections 5.1 and 5.2).
+
+The code exchange and the refresh grant ask the same questions of an answer. What a failed check
+means differs (a refused login, an ended session, a login that cannot be renewed right now), so
+each caller turns these exceptions into its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from accounts.exceptions import ProviderUnavailable
+from accounts.oidc.provider_http import json_object
+
+
+class TokenEndpointRefused(Exception):
+    """The provider answered with an OAuth error (RFC 6749 section 5.2).
+
+    ``error`` is its code (``invalid_grant``, ``invalid_client``...), a protocol word that is
+    safe to log and to show; the status code stands in when the body names none.
+    """
+
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class MalformedTokenAnswer(ProviderUnavailable):
+    """A success this site cannot use: a token missing, or a token type other than Bearer.
+
+    A ``ProviderUnavailable``: the provider is at fault, and the user can only wait for it.
+    """
+
+
+def checked_token_answer(
+    response: requests.Response,
+    url: str,
+    *,
+    id_token_required: bool,
+    token_type_required: bool,
+) -> dict[str, Any]:
+    """The body of a usable answer; raises ``ProviderUnavailable`` (the provider failed or sent
+    no JSON object), ``TokenEndpointRefused`` or ``MalformedTokenAnswer``.
+
+    ``id_token_required``: the code exchange of an OpenID login must bring an ID token (OIDC Core
+    3.1.3.3); a refresh may or may not (12.2). ``token_type_required``: RFC 6749 makes
+    ``token_type`` required, and the code exchange insists on it; the refresh has always read a
+    missing one as Bearer, and still does, so a provider that omits it there keeps working.
+    """
+    if response.status_code >= 500:
+        raise ProviderUnavailable(f"The identity provider answered {response.status_code}.")
+    body = json_object(response, url)
+    if response.status_code != 200 or "error" in body:
+        raise TokenEndpointRefused(str(body.get("error", response.status_code)))
+    required = ("access_token", "id_token") if id_token_required else ("access_token",)
+    for name in required:
+        if not isinstance(body.get(name), str) or not body[name]:
+            raise MalformedTokenAnswer(f"The identity provider's answer lacks {name}.")
+    token_type = body.get("token_type", "" if token_type_required else "bearer")
+    # RFC 6749 section 5.1: the type is case-insensitive ("Bearer", "bearer", "BEARER").
+    if str(token_type).lower() != "bearer":
+        raise MalformedTokenAnswer(
+            "The identity provider issued a token type this site cannot use."
+        )
+    return body
