@@ -31,7 +31,7 @@ from accounts.exceptions import (
 )
 from accounts.metrics import REFRESH_SECONDS, REFRESHES
 from accounts.sessions.ending import end_session
-from accounts.sessions.store import SessionStore
+from accounts.sessions.lifetimes import session_policy
 from accounts.signals import tokens_refreshed
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 from accounts.tokens.refresh_grant import RefreshRejected, refresh_grant
@@ -95,10 +95,8 @@ def token_for_api(
 
 
 def _refresh_skew(request: HttpRequest) -> float:
-    # The policy came with the session's own load, so this costs no round trip. load_tokens,
-    # called first, has already refused any other session engine.
-    assert isinstance(request.session, SessionStore)
-    return request.session.policy().refresh_skew
+    # The policy came with the session's own load, so this costs no round trip.
+    return session_policy(request.session).refresh_skew
 
 
 def _load(request: HttpRequest, *, fresh: bool = False) -> TokenRecord | None:

@@ -105,7 +105,7 @@ def test_the_refresh_needs_no_id_token_and_reads_a_missing_token_type_as_bearer(
 @pytest.fixture
 def exchange(monkeypatch):
     """OIDCBackend.exchange_code against a token endpoint that answers ``answers``."""
-    answers = []
+    answers: list[tuple[int, object]] = []
 
     def post(url, data, *, auth=None):
         assert data["grant_type"] == "authorization_code"

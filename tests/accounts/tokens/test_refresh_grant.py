@@ -52,6 +52,7 @@ def test_the_main_token_is_renewed_with_the_refresh_token(endpoint, record):
     renewed = refresh_grant(record)
     assert endpoint.requests == [{"grant_type": "refresh_token", "refresh_token": "r1"}]
     assert (renewed.access_token, renewed.refresh_token) == ("a2", "r2")
+    assert renewed.access_token_expires_at is not None
     assert renewed.access_token_expires_at > time.time() + 50
 
 

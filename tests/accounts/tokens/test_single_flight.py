@@ -41,7 +41,7 @@ def holder(session_key, spans, hold=0.2):
 
 
 def test_threads_of_one_session_take_turns(redis_client):
-    spans = []
+    spans: list[tuple[float, float]] = []
     waits = LOCK_WAITS._value.get()
     run_together(holder("s1", spans), holder("s1", spans))
     (_, first_end), (second_start, _) = sorted(spans)
@@ -50,7 +50,7 @@ def test_threads_of_one_session_take_turns(redis_client):
 
 
 def test_different_sessions_do_not_wait_for_each_other(redis_client):
-    spans = []
+    spans: list[tuple[float, float]] = []
     run_together(holder("s1", spans, hold=0.3), holder("s2", spans, hold=0.3))
     (_, first_end), (second_start, _) = sorted(spans)
     assert second_start < first_end
@@ -99,6 +99,6 @@ def test_an_error_inside_releases_both_locks(settings, redis_client):
     with pytest.raises(RuntimeError), single_flight("s1"):
         raise RuntimeError("the provider call failed")
     assert redis_client.exists(lock_key(settings, "s1")) == 0
-    spans = []
+    spans: list[tuple[float, float]] = []
     run_together(holder("s1", spans, hold=0))
     assert len(spans) == 1
