@@ -17,7 +17,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
-from accounts.oidc.presets import PRESETS
+from accounts.protocol.presets import PRESETS
 
 KNOWN_PROVIDERS = tuple(PRESETS)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from accounts.oidc.presets import Preset, preset_named
+from accounts.protocol.presets import Preset, preset_named
 
 # Claims that describe the person and are safe to show on pages and in /auth/session/.
 # Protocol claims (nonce, at_hash, aud, ...) stay out.

@@ -107,7 +107,7 @@ def _start(request: HttpRequest, user: Any, now: float) -> None:
 
 
 @records.register_cookie_age
-def _remaining_lifetime(store: SessionStore, held: records.Records) -> int | None:
+def _remaining_lifetime(store: SessionBase, held: records.Records) -> int | None:
     # After login the session policy sets the lifetime: the cookie's max-age and the Redis TTLs
     # follow the time left. Read from the record as held, with no Redis round trip: this runs on
     # every save.

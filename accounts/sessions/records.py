@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from accounts.sessions.store import SessionStore
+from django.contrib.sessions.backends.base import SessionBase
 
 # The records of one session, by name, as the store holds them (None: not there).
 Records = Mapping[str, Any]
@@ -26,7 +25,7 @@ Records = Mapping[str, Any]
 # ``rule(store, records)``: the session cookie's age in seconds, or None to leave it to the next
 # rule, and in the end to ``SESSION_COOKIE_AGE``. ``records`` is what the store holds in memory
 # (empty before a session exists): a rule must not read Redis, it runs on every save.
-CookieAgeRule = Callable[["SessionStore", Records], int | None]
+CookieAgeRule = Callable[[SessionBase, Records], int | None]
 
 # ``hook(session_key, records)``: runs after a session's keys are deleted, with its records as
 # they were read before (from memory for the current session, from Redis for another key).

@@ -11,7 +11,7 @@ from django.test import Client
 
 from accounts.oidc.discovery import ProviderMetadata
 from accounts.oidc.logout_urls import provider_logout_url
-from accounts.oidc.presets import PRESETS
+from accounts.protocol.presets import PRESETS
 from accounts.tokens.record import TokenRecord
 from tests.stack import confirm_logout_at_provider, sign_in_at_provider
 
