@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from accounts.models import ActiveSession, OIDCIdentity, SessionPolicy
 from accounts.sessions import lifetimes
+from accounts.sessions.advice import lifetime_advice, skew_advice
 from accounts.sessions.live import (
     all_sessions,
     end_session_by_key,
@@ -73,9 +74,9 @@ class SessionPolicyAdmin(_PolicyAdmin):
     ) -> HttpResponse:
         if request.method == "GET":
             policy = lifetimes.Policy.from_model(SessionPolicy.objects.get(pk=1))
-            advice = lifetimes.lifetime_advice(policy)
-            if advice:
-                messages.warning(request, advice)
+            for advice in (lifetime_advice(policy), skew_advice(policy)):
+                if advice:
+                    messages.warning(request, advice)
             messages.info(request, _implications(policy))
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -240,22 +240,26 @@ def check_session_policy_advice(
     from redis.exceptions import RedisError
 
     from accounts.models import SessionPolicy
-    from accounts.sessions.lifetimes import Policy, lifetime_advice
+    from accounts.sessions.advice import lifetime_advice, skew_advice
+    from accounts.sessions.lifetimes import Policy
 
     try:
         row = SessionPolicy.objects.filter(pk=1).first()
-        advice = lifetime_advice(Policy.from_model(row)) if row else None
+        policy = Policy.from_model(row) if row else None
+        advice = [
+            (text, check_id)
+            for text, check_id in (
+                (lifetime_advice(policy) if policy else None, "accounts.W003"),
+                (skew_advice(policy) if policy else None, "accounts.W008"),
+            )
+            if text
+        ]
     except (DatabaseError, RedisError):
         return []  # not migrated yet, or Redis not up: nothing to advise on
-    if advice:
-        return [
-            Warning(
-                advice,
-                hint="Change it in the admin: Accounts > Session policy.",
-                id="accounts.W003",
-            )
-        ]
-    return []
+    return [
+        Warning(text, hint="Change it in the admin: Accounts > Session policy.", id=check_id)
+        for text, check_id in advice
+    ]
 
 
 # Values that ship in this repository for development and tests. Anyone can read them, so a

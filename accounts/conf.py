@@ -92,6 +92,28 @@ class AccountsSettings:
         return float(connect), float(read)
 
     @property
+    def OIDC_REFRESH_TIMEOUT(self) -> tuple[float, float]:
+        """(connect, read) seconds for a refresh grant. Longer than other calls: a provider
+        that finishes a refresh after we gave up has consumed the refresh token, and with
+        rotation the next refresh then fails (docs/tokens.md)."""
+        connect, read = getattr(settings, "OIDC_REFRESH_TIMEOUT", (3.05, 30.0))
+        return float(connect), float(read)
+
+    @property
+    def OIDC_REFRESH_REUSE_INTERVAL(self) -> float:
+        """Seconds the provider accepts a rotated refresh token again (Auth0's "Reuse
+        Interval", Keycloak's "Refresh Token Max Reuse" window). When above zero, a refresh
+        whose answer never came is sent once more while that window lasts. 0: the provider
+        has none, and a second try would look like theft to it."""
+        return float(getattr(settings, "OIDC_REFRESH_REUSE_INTERVAL", 0))
+
+    @property
+    def OIDC_FORCED_REFRESH_INTERVAL(self) -> float:
+        """An upstream's rejection renews the token at most once per this many seconds per
+        session: a token this fresh is sent again rather than renewed again."""
+        return float(getattr(settings, "OIDC_FORCED_REFRESH_INTERVAL", 10))
+
+    @property
     def OIDC_DISCOVERY_TTL(self) -> int:
         return int(getattr(settings, "OIDC_DISCOVERY_TTL", 3600))
 

@@ -47,6 +47,12 @@ class ProviderUnavailable(AccountsError):
     title = "The identity provider is unavailable"
 
 
+class ProviderTimedOut(ProviderUnavailable):
+    """The provider took the request but sent no answer in time: it may still act on it."""
+
+    code = "provider_timeout"
+
+
 class SessionStoreUnavailable(AccountsError):
     """Redis, where sessions live, did not answer."""
 

@@ -24,7 +24,7 @@ from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.logout_urls import provider_logout_url
 from accounts.oidc.revocation import revoke_refresh_token
 from accounts.redirects import safe_next_path
-from accounts.sessions.lifetimes import note_refresh_token_lifetime
+from accounts.sessions.advice import note_token_lifetimes
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
         # After login(), never before: login() cycles the key or flushes another user's session.
         record = TokenRecord.from_token_response(request.oidc_token_response, request.oidc_claims)
         store_tokens(request.session, record)
-        note_refresh_token_lifetime(record)
+        note_token_lifetimes(record)
         logger.info("login: user %s", self.user.pk)
         return HttpResponseRedirect(self.success_url)
 

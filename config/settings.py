@@ -208,6 +208,9 @@ OIDC_AUDIENCE = env_str("OIDC_AUDIENCE")
 # More APIs whose tokens the login should be allowed to obtain later (RFC 8707 resource
 # indicators sent at login; see docs/tokens.md "Tokens for other APIs").
 OIDC_EXTRA_AUDIENCES = env_list("OIDC_EXTRA_AUDIENCES")
+# Seconds your provider accepts a rotated refresh token again (Auth0 "Reuse Interval", Keycloak
+# "Refresh Token Max Reuse"); 0 if it has none. See docs/tokens.md.
+OIDC_REFRESH_REUSE_INTERVAL = float(env_str("OIDC_REFRESH_REUSE_INTERVAL", "0") or 0)
 
 # Fernet keys for the token record at rest; the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")

@@ -11,3 +11,4 @@ OIDC_REFRESH_LOCK = os.environ.get("TEST_REFRESH_LOCK", "1") == "1"
 
 if "TEST_OIDC_TIMEOUT" in os.environ:
     OIDC_HTTP_TIMEOUT = (float(os.environ["TEST_OIDC_TIMEOUT"]),) * 2
+    OIDC_REFRESH_TIMEOUT = OIDC_HTTP_TIMEOUT

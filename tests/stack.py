@@ -453,8 +453,10 @@ def log_in_with_requests(site_url: str, username: str = "alice") -> requests.Ses
 
 
 def leftover_keys(redis_client) -> list[bytes]:
-    """Keys in the test Redis database besides the shared session policy: what a session left."""
-    return sorted(k for k in redis_client.keys("*") if not k.endswith(b":session-policy"))
+    """Keys in the test Redis database besides the site-wide ones (the session policy, the token
+    lifetimes seen at login): what a session left."""
+    site_wide = (b":session-policy", b":observed-access-token-lifetime")
+    return sorted(k for k in redis_client.keys("*") if not k.endswith(site_wide))
 
 
 def redis_dump(redis_client) -> bytes:

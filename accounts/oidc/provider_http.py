@@ -13,7 +13,7 @@ from typing import Any
 import requests
 
 from accounts.conf import accounts_settings
-from accounts.exceptions import ProviderUnavailable
+from accounts.exceptions import ProviderTimedOut, ProviderUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -35,15 +35,26 @@ def provider_get_json(url: str) -> dict[str, Any]:
 
 
 def provider_post_form(
-    url: str, data: dict[str, str], *, auth: tuple[str, str] | None = None
+    url: str,
+    data: dict[str, str],
+    *,
+    auth: tuple[str, str] | None = None,
+    timeout: tuple[float, float] | None = None,
 ) -> requests.Response:
     """POST a form (token, revocation) to the provider and return the response as it came.
 
-    Transport failures raise ``ProviderUnavailable``; HTTP errors are for the caller to read,
-    since an OAuth error body (``invalid_grant``...) means something different from a 503.
+    Transport failures raise ``ProviderUnavailable``, and ``ProviderTimedOut`` when the request
+    went out but no answer came in time (the provider may still act on it). HTTP errors are for
+    the caller to read, since an OAuth error body (``invalid_grant``...) means something
+    different from a 503. ``timeout`` is (connect, read), ``OIDC_HTTP_TIMEOUT`` by default.
     """
     try:
-        return _session.post(url, data=data, auth=auth, timeout=accounts_settings.OIDC_HTTP_TIMEOUT)
+        return _session.post(
+            url, data=data, auth=auth, timeout=timeout or accounts_settings.OIDC_HTTP_TIMEOUT
+        )
+    except requests.ReadTimeout as exc:
+        logger.warning("provider did not answer POST %s in time", url)
+        raise ProviderTimedOut("The identity provider did not answer in time.") from exc
     except requests.RequestException as exc:
         logger.warning("provider unreachable: POST %s failed: %s", url, type(exc).__name__)
         raise ProviderUnavailable("The identity provider could not be reached.") from exc

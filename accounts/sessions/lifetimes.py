@@ -119,42 +119,6 @@ def _publish_policy(sender: type[SessionPolicy], instance: SessionPolicy, **kwar
     )
 
 
-OBSERVED_REFRESH_LIFETIME_KEY = "observed-refresh-token-lifetime"
-
-
-def note_refresh_token_lifetime(record: Any) -> None:
-    """Remember the refresh token lifetime the provider announced (``refresh_expires_in``),
-    for the advice below. Written only when a login brings a new value."""
-    if record.refresh_token_expires_at is None:
-        return
-    if not accounts_settings.PRESET.refresh_expires_in_is_lifetime:
-        return
-    lifetime = round(record.refresh_token_expires_at - record.obtained_at)
-    cache = caches[accounts_settings.SESSION_CACHE_ALIAS]
-    if cache.get(OBSERVED_REFRESH_LIFETIME_KEY) != lifetime:
-        cache.set(OBSERVED_REFRESH_LIFETIME_KEY, lifetime, None)
-
-
-def lifetime_advice(policy: Policy) -> str | None:
-    """The seed's rule: the session must not outlive its refresh token. None when it does not."""
-    observed = caches[accounts_settings.SESSION_CACHE_ALIAS].get(OBSERVED_REFRESH_LIFETIME_KEY)
-    refresh_lifetime, source = (
-        (float(observed), "the provider's refresh_expires_in")
-        if observed
-        else (policy.refresh_token_lifetime, "the refresh token lifetime entered here")
-    )
-    if refresh_lifetime is None or policy.absolute_lifetime <= refresh_lifetime:
-        return None
-    session, refresh = human_duration(policy.absolute_lifetime), human_duration(refresh_lifetime)
-    return (
-        f"The absolute session lifetime ({session}) is longer than the refresh token's lifetime "
-        f"({refresh}, from {source}). Sessions will outlive their refresh token: once it expires "
-        "the access token cannot be renewed, and users are sent to log in again in the middle of "
-        f"a session. Set the absolute lifetime to {refresh} or less, or lengthen the refresh "
-        "token's lifetime at the provider."
-    )
-
-
 _UNITS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 

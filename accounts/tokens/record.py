@@ -39,8 +39,11 @@ class TokenRecord:
     # The verified ID token claims: the session's cache of who the user is.
     claims: dict[str, Any] = field(default_factory=dict)
     obtained_at: float = 0.0
-    # Access tokens for other APIs, by ApiTarget.key: {"access_token": ..., "expires_at": ...}.
+    # Access tokens for other APIs, by ApiTarget.key: {"access_token": ..., "expires_at": ...,
+    # "obtained_at": ..., "forced_at": ...}.
     audience_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # When an upstream's rejection last renewed the main access token (0: never).
+    forced_at: float = 0.0
 
     @classmethod
     def from_token_response(
@@ -105,6 +108,7 @@ class TokenRecord:
         entry = {
             "access_token": answer["access_token"],
             "expires_at": _access_token_expiry(answer, now),
+            "obtained_at": now,
         }
         return replace(
             self,
@@ -113,6 +117,20 @@ class TokenRecord:
             claims=claims if claims is not None else self.claims,
             audience_tokens={**self.audience_tokens, key: entry},
         )
+
+    def forced_renewal_at(self, key: str | None) -> float:
+        """When an upstream's rejection last renewed the main token (``key`` None) or the
+        token for another API; 0 if never."""
+        if key is None:
+            return self.forced_at
+        return float(self.audience_tokens.get(key, {}).get("forced_at", 0.0))
+
+    def with_forced_renewal(self, key: str | None, *, now: float) -> TokenRecord:
+        """The record noting that an upstream's rejection renewed this token ``now``."""
+        if key is None:
+            return replace(self, forced_at=now)
+        entry = {**self.audience_tokens[key], "forced_at": now}
+        return replace(self, audience_tokens={**self.audience_tokens, key: entry})
 
     def public_claims(self) -> dict[str, Any]:
         wanted = accounts_settings.OIDC_PUBLIC_CLAIMS
@@ -128,20 +146,41 @@ class TokenRecord:
         except TypeError as exc:  # a record written by an incompatible version
             raise TokenRecordUnreadable("The stored tokens have an unknown format.") from exc
 
-    def access_token_expired(self, *, now: float, leeway: float = 0) -> bool:
-        """True when the access token expires within ``leeway`` seconds; False if unknown."""
+    def access_token_expired(self, *, now: float) -> bool:
+        """True when the access token has expired; False if its expiry is unknown."""
         expires_at = self.access_token_expires_at
-        return expires_at is not None and expires_at - leeway <= now
+        return expires_at is not None and expires_at <= now
 
-    def audience_token(self, key: str, *, now: float, leeway: float = 0) -> str | None:
-        """The access token held for another API, if it does not expire within ``leeway``."""
+    def access_token_due(self, *, now: float, skew: float) -> bool:
+        """Whether the access token is due for renewal (see ``renewal_due``)."""
+        return renewal_due(self.access_token_expires_at, self.obtained_at, now=now, skew=skew)
+
+    def audience_token(self, key: str, *, now: float, skew: float = 0) -> str | None:
+        """The access token held for another API, unless it is due for renewal."""
         entry = self.audience_tokens.get(key)
         if not entry:
             return None
-        expires_at = entry.get("expires_at")
-        if expires_at is not None and expires_at - leeway <= now:
+        obtained_at = float(entry.get("obtained_at", 0.0))
+        if renewal_due(entry.get("expires_at"), obtained_at, now=now, skew=skew):
             return None
         return str(entry["access_token"])
+
+
+def renewal_due(expires_at: float | None, obtained_at: float, *, now: float, skew: float) -> bool:
+    """Whether a token expiring at ``expires_at`` should be renewed ``now``.
+
+    It is renewed ``skew`` seconds before it expires, but never earlier than half-way through
+    its life: a provider issuing 30-second tokens to a site whose skew is 60 would otherwise
+    see every token, the one just issued included, as due, and every request would renew it
+    again. An unknown expiry is never due (an upstream's rejection renews such a token); an
+    unknown ``obtained_at`` (0, records written before it was kept) leaves the skew as it is.
+    """
+    if expires_at is None:
+        return False
+    effective = skew
+    if obtained_at > 0:
+        effective = min(skew, max(expires_at - obtained_at, 0.0) / 2)
+    return now >= expires_at - effective
 
 
 def _access_token_expiry(response: dict[str, Any], now: float) -> float | None:

@@ -12,7 +12,10 @@ import logging
 import time
 from typing import Any, NoReturn
 
-from accounts.exceptions import InvalidIDToken, TokenUnavailable
+import requests
+
+from accounts.conf import accounts_settings
+from accounts.exceptions import InvalidIDToken, ProviderTimedOut, TokenUnavailable
 from accounts.oidc.backend import client_credentials
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.id_token import validate_id_token
@@ -44,7 +47,7 @@ def refresh_grant(record: TokenRecord, target: ApiTarget | None = None) -> Token
     form = {"grant_type": "refresh_token", "refresh_token": record.refresh_token}
     if target is not None:
         form.update(target.parameters())
-    response = provider_post_form(metadata.token_endpoint, form, auth=client_credentials())
+    response = _post_with_one_retry(metadata.token_endpoint, form)
     try:
         answer = checked_token_answer(
             response, metadata.token_endpoint, id_token_required=False, token_type_required=False
@@ -58,6 +61,28 @@ def refresh_grant(record: TokenRecord, target: ApiTarget | None = None) -> Token
     if target is None:
         return record.renewed_with(answer, claims=claims, now=now)
     return record.with_audience_token(target.key, answer, claims=claims, now=now)
+
+
+def _post_with_one_retry(url: str, form: dict[str, str]) -> requests.Response:
+    """POST the refresh; when no answer came in time, once more while the provider's reuse
+    interval lasts.
+
+    A provider that gave no answer may still have rotated the refresh token: with rotation the
+    old one then works only within the provider's reuse interval, if it has one. Outside it, or
+    without one, sending it again would look like theft and revoke the grant, so the failure
+    is passed on (the session stays; docs/tokens.md says what the user sees)."""
+    started = time.monotonic()
+    timeout = accounts_settings.OIDC_REFRESH_TIMEOUT
+    try:
+        return provider_post_form(url, form, auth=client_credentials(), timeout=timeout)
+    except ProviderTimedOut:
+        window = accounts_settings.OIDC_REFRESH_REUSE_INTERVAL
+        if time.monotonic() - started >= window:
+            raise
+        logger.warning(
+            "the refresh got no answer in time; sending it again within the reuse interval"
+        )
+        return provider_post_form(url, form, auth=client_credentials(), timeout=timeout)
 
 
 def _refused(error: str) -> NoReturn:

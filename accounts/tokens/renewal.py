@@ -5,7 +5,8 @@ processes and hosts. With rotating refresh tokens only one of them may call the 
 second call would present the refresh token the first just consumed, the provider would take it
 for theft and revoke the whole grant, and the user would be logged out. So a renewal goes:
 
-1. due? The access token expires within the policy's refresh skew (or an upstream refused it);
+1. due? The access token expires within the policy's refresh skew, capped at half its
+   lifetime (``accounts.tokens.record.renewal_due``), or an upstream refused it;
 2. single flight: threads, then processes and hosts, queue on a per-session lock whose Redis
    TTL outlives the provider call (``accounts.tokens.single_flight``); whoever gets it re-reads
    the record and uses it if another request renewed it meanwhile;
@@ -52,7 +53,7 @@ def current_tokens(request: HttpRequest) -> TokenRecord | None:
     if record is None:
         return None
     skew = _refresh_skew(request)
-    if not record.access_token_expired(now=time.time(), leeway=skew):
+    if not record.access_token_due(now=time.time(), skew=skew):
         return record
     if not record.refresh_token:
         return record  # nothing to renew with; get_access_token refuses it once expired
@@ -68,7 +69,7 @@ def current_tokens(request: HttpRequest) -> TokenRecord | None:
 def force_refresh(request: HttpRequest) -> TokenRecord | None:
     """Renew now (an upstream rejected the token), unless another request just did."""
     record = _load(request)
-    if record is None or not record.refresh_token:
+    if record is None or not record.refresh_token or _forced_recently(record, None, time.time()):
         return record
     return _renew(request, record, skew=_refresh_skew(request), force=True)
 
@@ -84,8 +85,8 @@ def token_for_api(
         return None
     target = ApiTarget(audience, scope)
     skew = _refresh_skew(request)
-    if not force:
-        held = record.audience_token(target.key, now=time.time(), leeway=skew)
+    if not force or _forced_recently(record, target.key, time.time()):
+        held = record.audience_token(target.key, now=time.time(), skew=skew)
         if held:
             return held
     if not record.refresh_token:
@@ -118,7 +119,7 @@ def _renew(
 ) -> TokenRecord:
     if not accounts_settings.OIDC_REFRESH_LOCK:
         # Only tests switch the lock off, to show what it prevents.
-        return _call_provider_and_store(request, stale, target)
+        return _call_provider_and_store(request, stale, target, force=force)
     with single_flight(request.session.session_key or ""):
         fresh = _load(request, fresh=True)
         if fresh is None:
@@ -126,7 +127,7 @@ def _renew(
             raise SessionEnded("Your session has ended.", reason="logged_out")
         if _renewed_meanwhile(stale, fresh, target, now=time.time(), skew=skew, force=force):
             return fresh
-        return _call_provider_and_store(request, fresh, target)
+        return _call_provider_and_store(request, fresh, target, force=force)
 
 
 def _renewed_meanwhile(
@@ -138,19 +139,33 @@ def _renewed_meanwhile(
     skew: float,
     force: bool,
 ) -> bool:
-    """Whether the record re-read under the lock already holds what this request came for."""
+    """Whether the record re-read under the lock already holds what this request came for.
+
+    A forced renewal (an upstream refused the token) is satisfied by a token renewed meanwhile,
+    and also by one that a forced renewal obtained less than ``OIDC_FORCED_REFRESH_INTERVAL``
+    ago: an upstream that keeps refusing good tokens costs at most one refresh grant per
+    interval, however many calls it refuses.
+    """
+    key = None if target is None else target.key
+    if force and _forced_recently(fresh, key, now):
+        return True
     if target is None:
         if fresh.access_token == stale.access_token:
             return False
-        return force or not fresh.access_token_expired(now=now, leeway=skew)
+        return force or not fresh.access_token_due(now=now, skew=skew)
     before, after = stale.audience_tokens.get(target.key), fresh.audience_tokens.get(target.key)
     if after is None or after == before:
         return False
-    return force or fresh.audience_token(target.key, now=now, leeway=skew) is not None
+    return force or fresh.audience_token(target.key, now=now, skew=skew) is not None
+
+
+def _forced_recently(record: TokenRecord, key: str | None, now: float) -> bool:
+    interval = accounts_settings.OIDC_FORCED_REFRESH_INTERVAL
+    return now - record.forced_renewal_at(key) < interval
 
 
 def _call_provider_and_store(
-    request: HttpRequest, record: TokenRecord, target: ApiTarget | None
+    request: HttpRequest, record: TokenRecord, target: ApiTarget | None, *, force: bool = False
 ) -> TokenRecord:
     try:
         with REFRESH_SECONDS.time():
@@ -167,6 +182,10 @@ def _call_provider_and_store(
         # Nothing to revoke: the refresh token is dead already (invalid_grant) or came in an
         # answer this site refused.
         end_session(request, exc.reason, exc.message)
+    if force:
+        renewed = renewed.with_forced_renewal(
+            None if target is None else target.key, now=time.time()
+        )
     store_tokens(request.session, renewed)
     logger.info("tokens refreshed: user %s", request.user.pk)
     tokens_refreshed.send(sender=current_tokens, request=request, record=renewed)

@@ -91,5 +91,7 @@ def _redis_lock(session_key: str) -> Iterator[None]:
 
 
 def _lock_wait() -> float:
-    connect, read = accounts_settings.OIDC_HTTP_TIMEOUT
-    return connect + read + _LOCK_MARGIN
+    # The holder may send the refresh twice (a retry within the provider's reuse interval).
+    connect, read = accounts_settings.OIDC_REFRESH_TIMEOUT
+    attempts = 2 if accounts_settings.OIDC_REFRESH_REUSE_INTERVAL > 0 else 1
+    return attempts * (connect + read) + _LOCK_MARGIN

@@ -141,6 +141,11 @@ class HostileProvider:
             self.discovery_changes: dict[str, Any] = {}
             self.redirect_changes: dict[str, str | None] = {}
             self.rotate_refresh_tokens = True
+            # Seconds a rotated refresh token is accepted again, answered as its first use was
+            # (Auth0's Reuse Interval); 0: any reuse revokes the grant.
+            self.reuse_interval = 0.0
+            # Seconds to sit on the next refresh answer after acting on it, once.
+            self.stall_next_refresh = 0.0
             self.revocation_status = 200
             self.userinfo_sub: str | None = None
             self.jwks_document: dict[str, Any] | None = None  # served instead of the keys
@@ -309,6 +314,11 @@ class HostileProvider:
             if route is None:
                 return 404, {}, {"error": "not_found"}
             result = route()
+            stall = 0.0
+            if (method, path) == ("POST", "/token") and form.get("grant_type") == "refresh_token":
+                stall, self.stall_next_refresh = self.stall_next_refresh, 0.0
+        # Acted on (a rotated refresh token is spent), and only then slow to say so.
+        time.sleep(stall)
         return result if isinstance(result, tuple) else (200, {}, result)
 
     def _discovery(self) -> dict[str, Any]:
@@ -402,6 +412,12 @@ class HostileProvider:
         presented = form.get("refresh_token", "")
         self.refresh_tokens_presented.append(presented)
         entry = self._refresh_tokens.get(presented)
+        if (
+            entry is not None
+            and entry["state"] == "used"
+            and time.monotonic() - entry["used_at"] < self.reuse_interval
+        ):
+            return dict(entry["answer"])  # within the reuse interval: the same answer again
         if entry is not None and entry["state"] == "used":
             # A rotated token presented again is taken for theft: the whole grant dies.
             for other in self._refresh_tokens.values():
@@ -409,9 +425,10 @@ class HostileProvider:
                     other["state"] = "revoked"
         if entry is None or entry["state"] != "live":
             return {"error": "invalid_grant"}
+        answer = self._token_answer(entry["grant"], nonce=None, rotate=self.rotate_refresh_tokens)
         if self.rotate_refresh_tokens:
-            entry["state"] = "used"
-        return self._token_answer(entry["grant"], nonce=None, rotate=self.rotate_refresh_tokens)
+            entry.update(state="used", used_at=time.monotonic(), answer=answer)
+        return answer
 
     def _revoke(self, form: dict[str, str], headers: Any) -> tuple[int, dict[str, str], bytes]:
         if not self._client_authenticated(headers):

@@ -137,3 +137,45 @@ def test_refresh_accepts_an_answer_without_expires_in(logged_in, hostile):
     assert record.access_token_expires_at is not None  # from the JWT access token's exp
     assert logged_in.get("/account/").status_code == 200
     assert hostile.grants["refresh_token"] == 1  # not renewed again at once
+
+
+# --- a provider that acts on a refresh but answers too late -------------------------------------
+
+
+@pytest.fixture
+def stalling(hostile, settings):
+    """The provider spends the refresh token, then answers after the site gave up waiting."""
+    settings.OIDC_REFRESH_TIMEOUT = (1.0, 0.5)
+    hostile.stall_next_refresh = 1.5
+    return hostile
+
+
+def test_a_stalled_refresh_is_sent_again_within_the_providers_reuse_interval(
+    logged_in, stalling, settings, ended
+):
+    stalling.reuse_interval = settings.OIDC_REFRESH_REUSE_INTERVAL = 5
+    before = stored_tokens(logged_in)
+    response = logged_in.get("/account/")
+    assert response.status_code == 200  # nothing visible
+    assert stalling.grants["refresh_token"] == 2  # the one that stalled, then the retry
+    after = stored_tokens(logged_in)
+    assert after.refresh_token != before.refresh_token
+    # The grant is alive: the next expiry renews with the new refresh token.
+    expire_access_token(logged_in)
+    assert_logged_in(logged_in)
+    assert stalling.grants["refresh_token"] == 3
+    assert ended == []
+
+
+def test_without_a_reuse_interval_a_stalled_refresh_ends_the_session_at_the_next_one(
+    logged_in, stalling, redis_client, ended
+):
+    """What docs/tokens.md tells users: a 503 now, then a login, since retrying the spent
+    refresh token would look like theft to a provider without a reuse interval."""
+    api = logged_in.get("/auth/session/", HTTP_ACCEPT="application/json")
+    assert api.status_code == 503
+    assert api.json()["error"] == "token_unavailable"
+    assert stalling.grants["refresh_token"] == 1  # no retry
+    assert stored_tokens(logged_in)  # the session was kept
+    response = logged_in.get("/account/")
+    assert_session_ended(response, redis_client, ended, "refresh_token_rejected")

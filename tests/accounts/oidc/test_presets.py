@@ -162,19 +162,16 @@ def test_cognito_revokes_at_its_documented_endpoint_when_discovery_lists_none(
 def test_keycloaks_refresh_expires_in_is_not_taken_for_the_lifetime(settings):
     from django.core.cache import caches
 
-    from accounts.sessions.lifetimes import (
-        OBSERVED_REFRESH_LIFETIME_KEY,
-        note_refresh_token_lifetime,
-    )
+    from accounts.sessions.advice import OBSERVED_REFRESH_LIFETIME_KEY, note_token_lifetimes
 
     record = TokenRecord(
         **{**RECORD.to_json(), "refresh_token_expires_at": 1800.0, "obtained_at": 0.0}
     )
     settings.OIDC_PROVIDER = "keycloak"
-    note_refresh_token_lifetime(record)
+    note_token_lifetimes(record)
     assert caches["sessions"].get(OBSERVED_REFRESH_LIFETIME_KEY) is None
     settings.OIDC_PROVIDER = "generic"
-    note_refresh_token_lifetime(record)
+    note_token_lifetimes(record)
     assert caches["sessions"].get(OBSERVED_REFRESH_LIFETIME_KEY) == 1800
 
 

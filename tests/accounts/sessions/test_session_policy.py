@@ -209,12 +209,28 @@ def test_admin_warns_when_sessions_outlive_the_refresh_token(admin_client, redis
 def test_the_providers_refresh_expires_in_wins_over_the_admins_value(admin_client):
     from django.core.cache import caches
 
-    from accounts.sessions.lifetimes import OBSERVED_REFRESH_LIFETIME_KEY
+    from accounts.sessions.advice import OBSERVED_REFRESH_LIFETIME_KEY
 
     set_policy(refresh_token_lifetime=timedelta(days=30))
     caches["sessions"].set(OBSERVED_REFRESH_LIFETIME_KEY, 3600, None)
     page = admin_client.get("/admin/accounts/sessionpolicy/1/change/").content.decode()
     assert "(1 hour, from the provider&#x27;s refresh_expires_in)" in page
+
+
+def test_a_skew_not_below_the_access_token_lifetime_is_advised_against(
+    oidc_settings, admin_client, provider
+):
+    # The local provider's access tokens live 300 s; the shipped skew is 60 s.
+    login(Client())
+    assert checks.check_session_policy_advice(None, databases=["default"]) == []
+    set_policy(refresh_skew=timedelta(minutes=5))
+    page = admin_client.get("/admin/accounts/sessionpolicy/1/change/").content.decode()
+    assert (
+        "The refresh skew (5 minutes) is not shorter than the access tokens&#x27; lifetime" in page
+    )
+    assert [m.id for m in checks.check_session_policy_advice(None, databases=["default"])] == [
+        "accounts.W008"
+    ]
 
 
 def test_the_policy_has_one_row_that_cannot_be_added_or_deleted(admin_client):

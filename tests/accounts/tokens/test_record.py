@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.tokens.record import TokenRecord
+from accounts.tokens.record import TokenRecord, renewal_due
 
 NOW = 1_800_000_000.0
 OLD_CLAIMS = {"iss": "https://issuer.test", "sub": "alice", "aud": "bff", "exp": NOW - 10}
@@ -89,7 +89,11 @@ def test_a_token_for_another_api_is_added_beside_the_others():
     renewed = old.with_audience_token("https://api3.test read", answer, claims=None, now=NOW)
     assert renewed.audience_tokens == {
         **OTHER_API,
-        "https://api3.test read": {"access_token": "api3-token", "expires_at": NOW + 60},
+        "https://api3.test read": {
+            "access_token": "api3-token",
+            "expires_at": NOW + 60,
+            "obtained_at": NOW,
+        },
     }
     assert renewed.audience_token("https://api3.test read", now=NOW) == "api3-token"
     # The main token is not what was renewed.
@@ -104,7 +108,7 @@ def test_a_token_for_another_api_replaces_the_one_held_and_takes_a_rotation_alon
         "https://api2.test", answer, claims=NEW_CLAIMS, now=NOW
     )
     assert renewed.audience_tokens == {
-        "https://api2.test": {"access_token": "api2-new", "expires_at": None}
+        "https://api2.test": {"access_token": "api2-new", "expires_at": None, "obtained_at": NOW}
     }
     assert (renewed.refresh_token, renewed.id_token, renewed.claims) == ("r2", "id2", NEW_CLAIMS)
 
@@ -112,3 +116,40 @@ def test_a_token_for_another_api_replaces_the_one_held_and_takes_a_rotation_alon
 def test_the_record_built_is_a_record_that_stores():
     renewed = old_record().renewed_with({"access_token": "a2"}, claims=None, now=NOW)
     assert TokenRecord.from_json(renewed.to_json()) == renewed
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "skew", "elapsed", "due"),
+    [
+        # An hour-long token: renewed in its last minute (the skew), not before.
+        (3600, 60, 3539, False),
+        (3600, 60, 3540, True),
+        # A token that lives less than the skew: renewed half-way, never when just obtained.
+        (30, 60, 0, False),
+        (30, 60, 14.9, False),
+        (30, 60, 15, True),
+        (3, 60, 1, False),
+        (3, 60, 1.5, True),
+        # No skew: renewed when it expires.
+        (30, 0, 29.9, False),
+        (30, 0, 30, True),
+    ],
+)
+def test_when_a_token_is_due_for_renewal(lifetime, skew, elapsed, due):
+    obtained = 1_000_000.0
+    assert renewal_due(obtained + lifetime, obtained, now=obtained + elapsed, skew=skew) is due
+
+
+def test_an_unknown_expiry_is_never_due_and_an_unknown_start_keeps_the_skew():
+    assert renewal_due(None, 1.0, now=10**10, skew=60) is False
+    # Records written before obtained_at was kept: the skew applies as it is.
+    assert renewal_due(1000.0, 0.0, now=941.0, skew=60) is True
+    assert renewal_due(1000.0, 0.0, now=939.0, skew=60) is False
+
+
+def test_a_token_for_another_api_follows_the_same_rule():
+    record = old_record().with_audience_token(
+        "https://api3.test", {"access_token": "t", "expires_in": 30}, claims=None, now=NOW
+    )
+    assert record.audience_token("https://api3.test", now=NOW + 1, skew=60) == "t"
+    assert record.audience_token("https://api3.test", now=NOW + 15, skew=60) is None

@@ -42,9 +42,14 @@ def expire_access_token(client, *, in_seconds=-1.0):
     session = session_of(client)
     record = load_tokens(session)
     assert record is not None
+    # An hour-long token near its end (a token issued moments ago is never due: half its life
+    # at least must have passed).
+    expires_at = time.time() + in_seconds
     store_tokens(
         session,
-        dataclasses.replace(record, access_token_expires_at=time.time() + in_seconds),
+        dataclasses.replace(
+            record, access_token_expires_at=expires_at, obtained_at=expires_at - 3600
+        ),
     )
     return record
 
@@ -222,3 +227,24 @@ def test_token_records_wait_for_replicas_only_when_asked(
     assert "WAIT" in redis_commands
     # The test Redis has no replica: the write stands on the primary, with a warning.
     assert "reached 0 of 1 replicas" in caplog.text
+
+
+def test_an_upstreams_rejections_renew_at_most_once_per_interval(logged_in, provider, settings):
+    from django.contrib.auth import get_user
+    from django.test import RequestFactory
+
+    from accounts.api import get_access_token
+
+    settings.OIDC_FORCED_REFRESH_INTERVAL = 1.0
+    request = RequestFactory().get("/api/proxy/notes/x")
+    request.session = session_of(logged_in)
+    request.user = get_user(request)
+    first = get_access_token(request)
+    renewed = get_access_token(request, force=True)
+    assert renewed != first
+    # An upstream that goes on refusing gets the same fresh token, not a refresh per call.
+    assert {get_access_token(request, force=True) for _ in range(5)} == {renewed}
+    assert provider.stats()["refresh_grants"] == 1
+    time.sleep(1.1)
+    assert get_access_token(request, force=True) != renewed
+    assert provider.stats()["refresh_grants"] == 2

@@ -19,7 +19,12 @@ TOKEN_TTL = 5
 
 @pytest.fixture(scope="module")
 def ports():
-    return {"locked": free_port(), "unlocked": free_port(), "switched": free_port()}
+    return {
+        "locked": free_port(),
+        "unlocked": free_port(),
+        "switched": free_port(),
+        "default": free_port(),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +54,14 @@ def site(provider, port, **env):
 @pytest.fixture(scope="module")
 def locked_site(slow_provider, ports):
     s = site(slow_provider, ports["locked"])
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def default_policy_site(slow_provider, ports):
+    # The shipped policy: a 60 s refresh skew, longer than these 5 s tokens live.
+    s = Site(slow_provider, ports["default"], DJANGO_SETTINGS_MODULE="tests.site_settings").start()
     yield s
     s.stop()
 
@@ -162,3 +175,20 @@ def test_provider_down_keeps_the_session_and_recovers(switched, redis_client):
     assert api.json()["authenticated"] is True
     assert provider.stats()["refresh_grants"] == 1
     assert provider.stats()["refresh_failures"] == 0
+
+
+def test_a_skew_longer_than_the_token_lifetime_still_renews_once_per_expiry(
+    default_policy_site, slow_provider
+):
+    http = log_in_with_requests(default_policy_site.url)
+    slow_provider.reset_stats()
+    # A token just obtained is never renewed again, although it expires within the skew.
+    assert [r.status_code for r in burst(default_policy_site.url, http, n=20)] == [200] * 20
+    assert slow_provider.stats()["refresh_grants"] == 0
+    # Past half its life it is renewed, once for the whole burst; the new one is not, at once.
+    for expiry in (1, 2):
+        time.sleep(TOKEN_TTL / 2 + 0.5)
+        assert [r.status_code for r in burst(default_policy_site.url, http, n=20)] == [200] * 20
+        assert [r.status_code for r in burst(default_policy_site.url, http, n=20)] == [200] * 20
+        assert slow_provider.stats()["refresh_grants"] == expiry
+    assert slow_provider.stats()["refresh_failures"] == 0

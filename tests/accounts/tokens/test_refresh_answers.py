@@ -34,7 +34,7 @@ class FakeTokenEndpoint:
     def answer(self, status, body):
         self.answers.append((status, body))
 
-    def __call__(self, url, data, *, auth=None):
+    def __call__(self, url, data, *, auth=None, timeout=None):
         assert url == TOKEN_ENDPOINT
         self.requests.append(dict(data))
         status, body = self.answers.pop(0)

@@ -13,8 +13,8 @@ from accounts.tokens.single_flight import single_flight
 
 @pytest.fixture
 def short_waits(settings, monkeypatch):
-    """Locks that give up after half a second instead of the provider timeout + 5 s."""
-    settings.OIDC_HTTP_TIMEOUT = (0.1, 0.2)
+    """Locks that give up after half a second instead of the refresh timeout + 5 s."""
+    settings.OIDC_REFRESH_TIMEOUT = (0.1, 0.2)
     monkeypatch.setattr("accounts.tokens.single_flight._LOCK_MARGIN", 0.2)
 
 
@@ -57,11 +57,19 @@ def test_different_sessions_do_not_wait_for_each_other(redis_client):
 
 
 def test_the_redis_lock_outlives_the_provider_call(settings, redis_client):
-    settings.OIDC_HTTP_TIMEOUT = (3.0, 10.0)
+    settings.OIDC_REFRESH_TIMEOUT = (3.0, 10.0)
     with single_flight("s1"):
         ttl = redis_client.pttl(lock_key(settings, "s1"))
     assert 13_000 < ttl <= 18_000  # connect + read + the margin to write the record
     assert redis_client.exists(lock_key(settings, "s1")) == 0  # released
+
+
+def test_the_redis_lock_outlives_a_retried_refresh_too(settings, redis_client):
+    settings.OIDC_REFRESH_TIMEOUT = (3.0, 10.0)
+    settings.OIDC_REFRESH_REUSE_INTERVAL = 30
+    with single_flight("s1"):
+        ttl = redis_client.pttl(lock_key(settings, "s1"))
+    assert 26_000 < ttl <= 31_000  # two attempts, then the margin
 
 
 def test_another_process_holding_the_lock_makes_this_one_wait_then_give_up(
