@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.api import AccountsError, get_access_token
 from proxy.bodies import RequestBody, read_request_body
+from proxy.challenges import token_rejected
 from proxy.conf import proxy_settings
 from proxy.exceptions import CsrfHeaderMissing, MethodNotAllowed, ProxyError
 from proxy.forwarding import UpstreamBody, discard, read_whole, send
@@ -85,9 +86,15 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         forwarded_proto=request.scheme or "http",
     )
     response = _send(upstream, method, target, headers, body)
-    if response.status == 401 and token is not None and body.replayable:
-        # The token may have been revoked or rotated early: renew it once and try once more.
-        # Whatever the second answer is goes back to the browser, so this never loops.
+    if (
+        response.status == 401
+        and token is not None
+        and body.replayable
+        and token_rejected(response.headers.getlist("WWW-Authenticate"))
+    ):
+        # The upstream says the token is bad (revoked, or rotated early): renew it once and
+        # try once more. Whatever the second answer is goes back to the browser, so this never
+        # loops; the renewal itself happens at most once per session per short interval.
         logger.info("%s answered 401; renewing the access token once", upstream.name)
         discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
         token = _bearer_token(request, upstream, force=True)

@@ -168,6 +168,9 @@ class _EchoHandler(socketserver.StreamRequestHandler):
         if path.endswith("/headers"):
             extra = [tuple(h.split(":", 1)) for h in parse_qs(parts.query).get("h", [])]
             return self._send(200, {"ok": True}, [(k, v.strip()) for k, v in extra])
+        if path.endswith("/unauthorized"):
+            challenges = parse_qs(parts.query).get("challenge", [])
+            return self._send(401, {"error": "no"}, [("WWW-Authenticate", c) for c in challenges])
         if path.endswith("/untyped"):
             data = b"<script>alert(document.cookie)</script>"
             head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n"
@@ -219,7 +222,8 @@ class _EchoTCPServer(socketserver.ThreadingTCPServer):
 class EchoServer:
     """A raw HTTP/1.1 server on a port-0 socket. Paths (any prefix): ``/slow?seconds=``,
     ``/drop`` (closes without answering), ``/status?code=``, ``/headers?h=Name:value``,
-    ``/untyped`` (a body with no Content-Type),
+    ``/untyped`` (a body with no Content-Type), ``/unauthorized?challenge=`` (a 401 with those
+    ``WWW-Authenticate`` values),
     ``/redirect``, ``/endless``; anything else answers 200."""
 
     def __init__(self) -> None:

@@ -1,0 +1,81 @@
+"""proxy.challenges: only an upstream 401 that says the token is bad is worth a renewal."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.test import Client
+
+from proxy.challenges import Challenge, parse_challenges, token_rejected
+from tests.proxy.conftest import login
+
+
+@pytest.mark.parametrize(
+    ("values", "rejected"),
+    [
+        (['Bearer error="invalid_token"'], True),
+        (['Bearer realm="api", error="invalid_token", error_description="expired"'], True),
+        (["Bearer error=invalid_token"], True),  # a token, not a quoted string
+        (["Bearer"], True),  # no error: the request carried no token the server accepted
+        (['Bearer realm="api"'], True),
+        (['Basic realm="x", Bearer error="invalid_token"'], True),  # one of several
+        (['Basic realm="x"', 'Bearer error="invalid_token"'], True),  # in two header lines
+        (['Bearer error="insufficient_scope", scope="notes:write"'], False),
+        (['Bearer error="invalid_request"'], False),
+        (['Basic realm="x"'], False),
+        (["Negotiate YIIB=="], False),
+        ([], False),  # no challenge at all
+        ([""], False),
+        (['Bearer realm="unterminated'], True),  # broken after the scheme: still Bearer
+        (["=garbage"], False),
+    ],
+)
+def test_which_401s_say_the_token_is_bad(values, rejected):
+    assert token_rejected(values) is rejected
+
+
+def test_challenges_are_read_with_their_parameters():
+    assert parse_challenges(['Bearer realm="a, b", error="invalid_token", scope="x"']) == [
+        Challenge("bearer", {"realm": "a, b", "error": "invalid_token", "scope": "x"})
+    ]
+    assert parse_challenges(['DPoP algs="ES256", Basic realm="r"']) == [
+        Challenge("dpop", {"algs": "ES256"}),
+        Challenge("basic", {"realm": "r"}),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.integration
+@pytest.mark.parametrize(
+    "challenges",
+    [['Basic realm="upstream"'], ['Bearer error="insufficient_scope"'], []],
+)
+def test_a_401_for_another_reason_passes_through_without_a_refresh(
+    proxy_settings, echo, provider, challenges
+):
+    client = login(Client())
+    provider.reset_stats()
+    response = client.get(
+        "/api/proxy/echo/unauthorized", {"challenge": challenges}, HTTP_X_CSRF="1"
+    )
+    assert response.status_code == 401
+    assert len(echo.arrivals) == 1  # not retried
+    assert provider.stats()["refresh_grants"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_a_storm_of_bad_token_401s_costs_one_refresh(proxy_settings, echo, provider):
+    client = login(Client())
+    provider.reset_stats()
+    cookie = client.cookies["sessionid"].value
+    challenge = {"challenge": ['Bearer error="invalid_token"']}
+
+    def call(_):
+        browser = Client()
+        browser.cookies["sessionid"] = cookie
+        return browser.get("/api/proxy/echo/unauthorized", challenge, HTTP_X_CSRF="1").status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = list(pool.map(call, range(20)))
+    assert statuses == [401] * 20  # the upstream goes on refusing; each call is retried once
+    assert provider.stats()["refresh_grants"] == 1
