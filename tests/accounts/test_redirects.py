@@ -7,7 +7,16 @@ import pytest
 
 from accounts.redirects import safe_next_path
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "data" / "openredirects.txt"
+
+def _corpus_path():
+    # The corpus sits in shared/data beside the checkout, which is not always at the same depth.
+    relative = Path("shared") / "data" / "openredirects.txt"
+    parents = Path(__file__).resolve().parents
+    found = [parent / relative for parent in parents if (parent / relative).exists()]
+    return found[0] if found else parents[3] / relative
+
+
+CORPUS = _corpus_path()
 
 
 def corpus():
