@@ -10,9 +10,18 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    HttpResponseServerError,
+    JsonResponse,
+)
+from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+from django.views.decorators.csrf import requires_csrf_token
 from django.views.defaults import server_error as django_server_error
 from redis.exceptions import RedisError
 
@@ -65,7 +74,8 @@ def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
             body["login_url"] = error.login_url
         response = JsonResponse(body, status=error.status)
     else:
-        page = render_to_string(
+        page = render_page(
+            request,
             "accounts/error.html",
             {"title": error.title, "message": error.message, "status": error.status},
         )
@@ -81,17 +91,39 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     message = "This form expired or came from another site. Reload the page and try again."
     if wants_json(request):
         return JsonResponse({"error": "csrf_failed", "message": message}, status=403)
-    body = render_to_string(
-        "accounts/error.html", {"title": "Request refused", "message": message, "status": 403}
+    body = render_page(
+        request,
+        "accounts/error.html",
+        {"title": "Request refused", "message": message, "status": 403},
     )
     return HttpResponse(body, status=403)
 
 
+def render_page(request: HttpRequest, template_name: str, context: dict[str, Any]) -> str:
+    """An error page, rendered with the request so that the context processors run: a layout's
+    inline style or script needs the page's Content-Security-Policy nonce from them.
+
+    Django renders its own 500 page without them, lest one fail while an error is being handled;
+    should one fail here, the page is rendered without them after all.
+    """
+    try:
+        return render_to_string(template_name, context, request=request)
+    except TemplateDoesNotExist:
+        raise
+    except Exception:
+        logger.exception("rendering %s with the request failed", template_name)
+        return render_to_string(template_name, context)
+
+
+@requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
-    """``handler500``: map known failures to their own status; anything else stays a plain 500."""
+    """``handler500``: map known failures to their own status; anything else is a plain 500."""
     exc = sys.exc_info()[1]
     if isinstance(exc, RedisError):
         exc = SessionStoreUnavailable("The session store is not answering. Please try again.")
     if isinstance(exc, AccountsError):
         return error_response(request, exc)
-    return django_server_error(request)
+    try:
+        return HttpResponseServerError(render_page(request, "500.html", {}))
+    except TemplateDoesNotExist:
+        return django_server_error(request)

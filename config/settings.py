@@ -44,10 +44,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "accounts",
     "proxy",
+    # The project itself, for its system checks (config/checks.py).
+    "config.apps.SiteConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, so that every page made further in gets the policy, error pages included.
+    "config.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,6 +76,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.csp.nonce_context",
             ],
         },
     },
@@ -172,6 +177,12 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "accounts.error_pages.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# Sources added to the Content-Security-Policy (config/csp.py), by directive, as JSON; e.g.
+# {"connect-src": ["https://api.example.com"]}. The base policy allows only this origin.
+try:
+    CSP_EXTRA_SOURCES = json.loads(env_str("CSP_EXTRA_SOURCES") or "{}")
+except json.JSONDecodeError as exc:
+    raise ImproperlyConfigured(f"CSP_EXTRA_SOURCES is not valid JSON: {exc}") from exc
 X_FRAME_OPTIONS = "DENY"
 if SITE_IS_HTTPS:
     # A year of HSTS, subdomains and preload included: what `check --deploy` asks for. A site

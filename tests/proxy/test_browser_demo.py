@@ -1,5 +1,6 @@
 """A person uses the home page's demo in a real browser: notes and a server-sent event stream,
-through the proxy, with the site under gunicorn."""
+through the proxy, with the site under gunicorn, and its Content-Security-Policy refusing nothing
+the page does."""
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -20,6 +21,14 @@ def test_notes_and_events_through_the_proxy(stack):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.set_default_timeout(15_000)
+        refused = []
+
+        def on_console(message):
+            # The site's pages only; the provider's are its own business.
+            if "Content Security Policy" in message.text and page.url.startswith(stack.url):
+                refused.append(message.text)
+
+        page.on("console", on_console)
         try:
             page.goto(stack.url + "/")
             page.get_by_test_id("login").click()
@@ -35,5 +44,9 @@ def test_notes_and_events_through_the_proxy(stack):
 
             page.get_by_test_id("stream").click()
             expect(page.get_by_test_id("api-status")).to_have_text("event 3 of 3 received")
+            reloaded = page.reload()
+            assert reloaded is not None
+            assert "content-security-policy" in reloaded.headers
+            assert refused == []
         finally:
             browser.close()
