@@ -329,3 +329,27 @@ def check_cookie_flags(
             )
         )
     return messages
+
+
+@register()
+def check_staff_groups(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    if accounts_settings.OIDC_GROUPS_CLAIM:
+        return []
+    named = [
+        name
+        for name in ("OIDC_STAFF_GROUPS", "OIDC_SUPERUSER_GROUPS")
+        if getattr(accounts_settings, name)
+    ]
+    if not named:
+        return []
+    return [
+        Error(
+            f"{' and '.join(named)} {'is' if len(named) == 1 else 'are'} set, but "
+            "OIDC_GROUPS_CLAIM is not.",
+            hint="Set OIDC_GROUPS_CLAIM to the ID token claim that lists the user's groups "
+            "(e.g. 'groups'); without it nobody is made staff.",
+            id="accounts.E019",
+        )
+    ]

@@ -134,5 +134,15 @@ class AccountsSettings:
     def OIDC_EXTRA_AUTH_PARAMS(self) -> dict[str, str]:
         return dict(getattr(settings, "OIDC_EXTRA_AUTH_PARAMS", {}))
 
+    @property
+    def OIDC_STAFF_GROUPS(self) -> frozenset[str]:
+        """Groups (from ``OIDC_GROUPS_CLAIM``) whose members are staff; empty leaves is_staff be."""
+        return frozenset(getattr(settings, "OIDC_STAFF_GROUPS", ()))
+
+    @property
+    def OIDC_SUPERUSER_GROUPS(self) -> frozenset[str]:
+        """Groups whose members are superusers (and staff); empty leaves is_superuser be."""
+        return frozenset(getattr(settings, "OIDC_SUPERUSER_GROUPS", ()))
+
 
 accounts_settings = AccountsSettings()

@@ -208,6 +208,11 @@ OIDC_AUDIENCE = env_str("OIDC_AUDIENCE")
 # More APIs whose tokens the login should be allowed to obtain later (RFC 8707 resource
 # indicators sent at login; see docs/tokens.md "Tokens for other APIs").
 OIDC_EXTRA_AUDIENCES = env_list("OIDC_EXTRA_AUDIENCES")
+# Staff and superusers from the provider: the ID token claim that lists a user's groups, and
+# the groups that make one staff or superuser at each login (docs/configuration.md).
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM")
+OIDC_STAFF_GROUPS = env_list("OIDC_STAFF_GROUPS")
+OIDC_SUPERUSER_GROUPS = env_list("OIDC_SUPERUSER_GROUPS")
 
 # Fernet keys for the token record at rest; the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
