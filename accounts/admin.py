@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from accounts.models import ActiveSession, OIDCIdentity, SessionPolicy
+from accounts.password_login import AdminLoginForm
 from accounts.sessions import lifetimes
 from accounts.sessions.advice import lifetime_advice, skew_advice
 from accounts.sessions.live import (
@@ -34,6 +35,12 @@ if TYPE_CHECKING:
     _SessionsAdmin = admin.ModelAdmin[ActiveSession]
 else:
     _IdentityAdmin = _PolicyAdmin = _SessionsAdmin = admin.ModelAdmin
+
+# The admin's login page offers the provider, and honours ACCOUNTS_PASSWORD_LOGIN. A project that
+# gave the default site a login form or template of its own keeps it.
+if admin.site.login_form is None and admin.site.login_template is None:
+    admin.site.login_form = AdminLoginForm
+    admin.site.login_template = "admin/accounts/login.html"
 
 
 @admin.register(OIDCIdentity)

@@ -156,5 +156,29 @@ class AccountsSettings:
     def OIDC_EXTRA_AUTH_PARAMS(self) -> dict[str, str]:
         return dict(getattr(settings, "OIDC_EXTRA_AUTH_PARAMS", {}))
 
+    @property
+    def OIDC_STAFF_GROUPS(self) -> frozenset[str]:
+        """Groups (from ``OIDC_GROUPS_CLAIM``) whose members are staff; empty leaves is_staff be."""
+        return frozenset(getattr(settings, "OIDC_STAFF_GROUPS", ()))
+
+    @property
+    def OIDC_SUPERUSER_GROUPS(self) -> frozenset[str]:
+        """Groups whose members are superusers (and staff); empty leaves is_superuser be."""
+        return frozenset(getattr(settings, "OIDC_SUPERUSER_GROUPS", ()))
+
+    @property
+    def OIDC_PROVIDER_DISPLAY_NAME(self) -> str:
+        """What the "Log in with ..." link on the admin's login page calls the provider."""
+        return str(getattr(settings, "OIDC_PROVIDER_DISPLAY_NAME", "") or "the identity provider")
+
+    @property
+    def PASSWORD_LOGIN(self) -> bool:
+        """Whether username and password logins (the admin's form, any ModelBackend login) work.
+
+        On by default so the break-glass accounts made with createsuperuser keep working; off,
+        staff reach the admin only through the provider.
+        """
+        return bool(getattr(settings, "ACCOUNTS_PASSWORD_LOGIN", True))
+
 
 accounts_settings = AccountsSettings()

@@ -29,6 +29,7 @@ from accounts.exceptions import (
     AccountsError,
     LoginFailed,
     LoginRequired,
+    PasswordLoginLocked,
     ProviderUnavailable,
     SessionStoreUnavailable,
 )
@@ -80,7 +81,9 @@ def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
             {"title": error.title, "message": error.message, "status": error.status},
         )
         response = HttpResponse(page, status=error.status)
-    if error.status == 503:
+    if isinstance(error, PasswordLoginLocked) and error.retry_after:
+        response["Retry-After"] = str(error.retry_after)
+    elif error.status == 503:
         response["Retry-After"] = "5"
     response["Cache-Control"] = "no-store"
     return response

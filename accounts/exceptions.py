@@ -117,3 +117,18 @@ class InvalidLogoutToken(AccountsError):
     status = 400
     code = "invalid_request"
     title = "Invalid logout token"
+
+
+class PasswordLoginLocked(AccountsError):
+    """Too many wrong passwords for this username from this address: axes locked it out.
+
+    ``retry_after`` is the cool-off in seconds, for the ``Retry-After`` header.
+    """
+
+    status = 429
+    code = "password_login_locked"
+    title = "Too many failed logins"
+
+    def __init__(self, message: str = "", *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -7,6 +7,7 @@ Defaults are the production ones (DEBUG off, secure cookies when SITE_URL is htt
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
     "proxy",
     # The project itself, for its system checks (config/checks.py).
     "config.apps.SiteConfig",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.AccountsErrorMiddleware",
+    # Last, as axes asks: it turns a lockout noted during the login view into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -201,10 +205,24 @@ if SITE_IS_HTTPS:
 
 # --- Authentication ------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username and address is refused before a password is checked.
+    "axes.backends.AxesStandaloneBackend",
     "accounts.oidc.backend.OIDCBackend",
-    # Password logins stay possible for break-glass admin accounts made with createsuperuser.
-    "django.contrib.auth.backends.ModelBackend",
+    # Password logins for break-glass admin accounts made with createsuperuser, while
+    # ACCOUNTS_PASSWORD_LOGIN is on.
+    "accounts.password_login.PasswordBackend",
 ]
+ACCOUNTS_PASSWORD_LOGIN = env_bool("ACCOUNTS_PASSWORD_LOGIN", default=True)
+# django-axes throttles password logins (accounts/lockout.py; OIDC logins are never counted):
+# after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
+# refused, the right password too, until the cool-off has passed since its last attempt.
+# Username and address together: an attacker elsewhere cannot lock the real admin out.
+AXES_FAILURE_LIMIT = int(env_str("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env_str("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "accounts.lockout.PasswordLoginHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -222,6 +240,12 @@ OIDC_EXTRA_AUDIENCES = env_list("OIDC_EXTRA_AUDIENCES")
 # Seconds your provider accepts a rotated refresh token again (Auth0 "Reuse Interval", Keycloak
 # "Refresh Token Max Reuse"); 0 if it has none. See docs/tokens.md.
 OIDC_REFRESH_REUSE_INTERVAL = float(env_str("OIDC_REFRESH_REUSE_INTERVAL", "0") or 0)
+# Staff and superusers from the provider: the ID token claim that lists a user's groups, and
+# the groups that make one staff or superuser at each login (docs/configuration.md).
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM")
+OIDC_STAFF_GROUPS = env_list("OIDC_STAFF_GROUPS")
+OIDC_SUPERUSER_GROUPS = env_list("OIDC_SUPERUSER_GROUPS")
+OIDC_PROVIDER_DISPLAY_NAME = env_str("OIDC_PROVIDER_DISPLAY_NAME")
 
 # Fernet keys for the token record at rest; the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")

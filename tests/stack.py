@@ -137,6 +137,12 @@ class Provider:
     def revoke_grants(self, sub: str) -> None:
         requests.post(self.issuer + "/_dev/revoke-grants", params={"sub": sub}, timeout=5)
 
+    def set_groups(self, sub: str, groups: list[str]) -> None:
+        """The ``groups`` claim of ``sub``'s next ID tokens; an empty list drops the claim."""
+        requests.post(
+            self.issuer + "/_dev/groups", params={"sub": sub}, json=groups, timeout=5
+        ).raise_for_status()
+
     def discovery(self) -> dict[str, Any]:
         return requests.get(self.issuer + "/.well-known/openid-configuration", timeout=5).json()  # type: ignore[no-any-return]
 

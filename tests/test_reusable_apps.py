@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 SETTINGS = textwrap.dedent(
     """
-    INSTALLED_APPS += ["accounts", "proxy"]
+    INSTALLED_APPS += ["accounts", "proxy", "axes"]
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
         "accounts.middleware.SessionLifetimeMiddleware",
@@ -27,7 +27,18 @@ SETTINGS = textwrap.dedent(
         "accounts.middleware.TokenRefreshMiddleware",
     )
     MIDDLEWARE.append("accounts.middleware.AccountsErrorMiddleware")
-    AUTHENTICATION_BACKENDS = ["accounts.oidc.backend.OIDCBackend"]
+    MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+    AUTHENTICATION_BACKENDS = [
+        "axes.backends.AxesStandaloneBackend",
+        "accounts.oidc.backend.OIDCBackend",
+        "accounts.password_login.PasswordBackend",
+    ]
+    AXES_HANDLER = "accounts.lockout.PasswordLoginHandler"
+    AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+    AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+    AXES_FAILURE_LIMIT = 5
+    from datetime import timedelta
+    AXES_COOLOFF_TIME = timedelta(minutes=15)
     SESSION_ENGINE = "accounts.sessions.store"
     SESSION_CACHE_ALIAS = "sessions"
     REDIS_KEY_PREFIX = "throwaway"
@@ -54,9 +65,14 @@ SETTINGS = textwrap.dedent(
 
 URLS = textwrap.dedent(
     """
+    from django.contrib import admin
     from django.urls import include, path
 
-    urlpatterns = [path("", include("accounts.urls")), path("", include("proxy.urls"))]
+    urlpatterns = [
+        path("admin/", admin.site.urls),
+        path("", include("accounts.urls")),
+        path("", include("proxy.urls")),
+    ]
     """
 )
 
@@ -70,6 +86,14 @@ EXERCISE = textwrap.dedent(
     print("account", client.get("/account/")["Location"])
     print("proxy", client.get("/api/proxy/api/x", HTTP_X_CSRF="1").status_code)
     print("logout page", client.get("/auth/logout/").status_code)
+    from django.contrib.auth.models import User
+    User.objects.create_superuser("root", "", "right-password")
+    tries = [
+        client.post("/admin/login/", {"username": "root", "password": p}).status_code
+        for p in ["wrong"] * 5 + ["right-password"]
+    ]
+    print("password tries", tries)
+    print("provider link", 'href="/auth/login/?next=/admin/"' in client.get("/admin/login/").text)
     """
 )
 
@@ -126,3 +150,5 @@ def test_the_apps_install_into_a_throwaway_project(tmp_path, redis_client):
     assert "account /auth/login/?next=/account/" in out
     assert "proxy 401" in out
     assert "logout page 200" in out
+    assert "password tries [200, 200, 200, 200, 429, 429]" in out
+    assert "provider link True" in out

@@ -30,6 +30,7 @@ from accounts.models import OIDCIdentity
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.id_token import validate_id_token
 from accounts.oidc.provider_http import provider_post_form
+from accounts.oidc.staff import claimed_groups, staff_flags
 from accounts.oidc.token_endpoint import (
     MalformedTokenAnswer,
     TokenEndpointRefused,
@@ -139,6 +140,11 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
             "first_name": (claims.get("given_name") or user.first_name)[:150],
             "last_name": (claims.get("family_name") or user.last_name)[:150],
         }
+        flags = staff_flags(claims)
+        for name, value in flags.items():
+            if getattr(user, name) != value:
+                logger.info("user %s: %s %s by the groups claim", user.pk, name, value)
+        changed |= flags
         if any(getattr(user, k) != v for k, v in changed.items()):
             for k, v in changed.items():
                 setattr(user, k, v)
@@ -151,15 +157,10 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
         Only groups that already exist are joined: a claim must not be able to create a group
         (and whatever permissions someone later gives it) by naming it.
         """
-        claim = accounts_settings.OIDC_GROUPS_CLAIM
-        if not claim:
+        names = claimed_groups(claims)
+        if names is None:
             return
-        value = claims.get(claim, [])
-        names = [value] if isinstance(value, str) else value
-        if not isinstance(names, list):
-            return
-        wanted = Group.objects.filter(name__in=[n for n in names if isinstance(n, str)])
-        user.groups.set(wanted)
+        user.groups.set(Group.objects.filter(name__in=names))
 
 
 def username_for(claims: dict[str, Any]) -> str:

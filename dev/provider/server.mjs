@@ -78,6 +78,27 @@ const REFRESH_DELAY_MS = envInt('REFRESH_DELAY_MS', 0);
 const LOG_REQUESTS = envString('PROVIDER_LOG', '1') !== '0';
 const JWKS_FILE = envString('PROVIDER_JWKS_FILE', undefined);
 
+// Groups per account, as JSON: {"alice": ["bff-staff"]}. They are the ID token's `groups`
+// claim; an account without groups has no such claim. POST /_dev/groups changes them.
+const accountGroups = new Map();
+{
+  let parsed;
+  try {
+    parsed = JSON.parse(envString('ACCOUNT_GROUPS', '{}'));
+  } catch (err) {
+    fail(`ACCOUNT_GROUPS is not valid JSON: ${err.message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    fail('ACCOUNT_GROUPS must be a JSON object of login -> list of group names');
+  }
+  for (const [login, groups] of Object.entries(parsed)) {
+    if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) {
+      fail(`ACCOUNT_GROUPS: the groups of ${JSON.stringify(login)} must be a list of strings`);
+    }
+    accountGroups.set(login, groups);
+  }
+}
+
 {
   const issuerUrl = URL.parse(ISSUER);
   if (!issuerUrl || !['http:', 'https:'].includes(issuerUrl.protocol)) {
@@ -258,6 +279,7 @@ async function findAccount(ctx, id) {
         preferred_username: login,
         email: `${login}@example.test`,
         email_verified: true,
+        ...(accountGroups.get(login)?.length ? { groups: accountGroups.get(login) } : {}),
       };
     },
   };
@@ -316,7 +338,8 @@ const configuration = {
   clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
   scopes: ['openid', 'offline_access', 'profile', 'email'],
   claims: {
-    openid: ['sub'],
+    // Like Keycloak's group mapper: the groups come with every ID token, no scope needed.
+    openid: ['sub', 'groups'],
     profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     email: ['email', 'email_verified'],
     acr: null,
@@ -551,6 +574,23 @@ async function handleDevEndpoint(req, res, url) {
         break;
       }
       sendJson(res, 200, { sub, revoked_grants: await revokeGrantsFor(sub) });
+      break;
+    }
+    case 'POST /_dev/groups': {
+      const sub = url.searchParams.get('sub');
+      let groups;
+      try {
+        groups = JSON.parse((await readRawBody(req)).toString('utf8') || '[]');
+      } catch {
+        groups = undefined;
+      }
+      if (!sub || !Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) {
+        sendJson(res, 400, { error: 'invalid_request', error_description: 'sub query parameter and a JSON list of group names are required' });
+        break;
+      }
+      if (groups.length) accountGroups.set(sub, groups);
+      else accountGroups.delete(sub);
+      sendJson(res, 200, { sub, groups });
       break;
     }
     default:
