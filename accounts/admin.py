@@ -14,8 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from accounts.admin_access.password_login import AdminLoginForm
 from accounts.models import ActiveSession, OIDCIdentity, SessionPolicy
-from accounts.password_login import AdminLoginForm
 from accounts.sessions import lifetimes
 from accounts.sessions.advice import lifetime_advice, skew_advice
 from accounts.sessions.live import (

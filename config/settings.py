@@ -15,6 +15,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from config.environment import database_from_url, env_bool, env_list, env_str
+from config.log_config import logging_config
 
 # Lets classes such as admin.ModelAdmin[Model] be subscripted at run time, as the type checker
 # wants them written.
@@ -210,10 +211,11 @@ AUTHENTICATION_BACKENDS = [
     "accounts.oidc.backend.OIDCBackend",
     # Password logins for break-glass admin accounts made with createsuperuser, while
     # ACCOUNTS_PASSWORD_LOGIN is on.
-    "accounts.password_login.PasswordBackend",
+    "accounts.admin_access.password_login.PasswordBackend",
 ]
 ACCOUNTS_PASSWORD_LOGIN = env_bool("ACCOUNTS_PASSWORD_LOGIN", default=True)
-# django-axes throttles password logins (accounts/lockout.py; OIDC logins are never counted):
+# django-axes throttles password logins (accounts/admin_access/lockout.py; OIDC logins are never
+# counted):
 # after AXES_FAILURE_LIMIT wrong passwords for one username from one address, that pair is
 # refused, the right password too, until the cool-off has passed since its last attempt.
 # Username and address together: an attacker elsewhere cannot lock the real admin out.
@@ -221,8 +223,8 @@ AXES_FAILURE_LIMIT = int(env_str("AXES_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = timedelta(minutes=int(env_str("AXES_COOLOFF_MINUTES", "15")))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_HANDLER = "accounts.lockout.PasswordLoginHandler"
-AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_HANDLER = "accounts.admin_access.lockout.PasswordLoginHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.admin_access.lockout.lockout_response"
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -271,35 +273,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "drop_query_strings": {"()": "config.log_filters.DropQueryStrings"},
-        "suspicious_requests_as_warnings": {
-            "()": "config.log_filters.SuspiciousRequestsAsWarnings"
-        },
-    },
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "config.json_logs.JsonFormatter"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json" if env_str("LOG_FORMAT", "plain") == "json" else "plain",
-            "filters": ["drop_query_strings", "suspicious_requests_as_warnings"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        # runserver's own handler would print request lines, query strings and all.
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        # Django's default config gives "django" a console handler of its own (in DEBUG), and
-        # its records then reach the root's as well: every line twice under ./dev/up.
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-    },
-}
+LOGGING = logging_config(
+    level=env_str("LOG_LEVEL", "INFO"), json=env_str("LOG_FORMAT", "plain") == "json"
+)
 
 # --- Proxy ---------------------------------------------------------------------------------
 # The allow-list of upstreams that /api/proxy/<name>/<path> forwards to, as JSON; see

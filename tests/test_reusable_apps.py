@@ -31,10 +31,10 @@ SETTINGS = textwrap.dedent(
     AUTHENTICATION_BACKENDS = [
         "axes.backends.AxesStandaloneBackend",
         "accounts.oidc.backend.OIDCBackend",
-        "accounts.password_login.PasswordBackend",
+        "accounts.admin_access.password_login.PasswordBackend",
     ]
-    AXES_HANDLER = "accounts.lockout.PasswordLoginHandler"
-    AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+    AXES_HANDLER = "accounts.admin_access.lockout.PasswordLoginHandler"
+    AXES_LOCKOUT_CALLABLE = "accounts.admin_access.lockout.lockout_response"
     AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
     AXES_FAILURE_LIMIT = 5
     from datetime import timedelta

@@ -13,8 +13,8 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts import checks
+from accounts.admin_access.password_login import is_password_backend
 from accounts.models import OIDCIdentity
-from accounts.password_login import is_password_backend
 from tests.accounts.test_login_flow import CALLBACK, login, start_login
 from tests.stack import sign_in_at_provider
 
@@ -191,7 +191,7 @@ class TestPasswordLoginOff:
 
     def test_a_password_session_from_before_ends(self, client, root, settings):
         settings.ACCOUNTS_PASSWORD_LOGIN = True
-        client.force_login(root, backend="accounts.password_login.PasswordBackend")
+        client.force_login(root, backend="accounts.admin_access.password_login.PasswordBackend")
         assert client.get("/admin/").status_code == 200
         settings.ACCOUNTS_PASSWORD_LOGIN = False
         assert client.get("/admin/").status_code == 302
@@ -199,7 +199,7 @@ class TestPasswordLoginOff:
 
 def test_password_backends_are_told_from_the_oidc_backend():
     assert is_password_backend("django.contrib.auth.backends.ModelBackend")
-    assert is_password_backend("accounts.password_login.PasswordBackend")
+    assert is_password_backend("accounts.admin_access.password_login.PasswordBackend")
     assert not is_password_backend("accounts.oidc.backend.OIDCBackend")
     assert not is_password_backend("axes.backends.AxesStandaloneBackend")
     assert not is_password_backend("no.such.Backend")
@@ -219,7 +219,7 @@ def test_w005_password_logins_without_axes(settings):
     assert "not rate-limited" in messages[0].msg
     # After the password backend is too late: it has checked the password already.
     settings.AUTHENTICATION_BACKENDS = [
-        "accounts.password_login.PasswordBackend",
+        "accounts.admin_access.password_login.PasswordBackend",
         "axes.backends.AxesStandaloneBackend",
     ]
     assert [m.id for m in checks.check_password_login_throttle(None)] == ["accounts.W005"]
@@ -232,7 +232,7 @@ def test_w006_axes_handler_that_counts_oidc_logins(settings):
     settings.AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
     messages = checks.check_password_login_throttle(None)
     assert [m.id for m in messages] == ["accounts.W006"]
-    assert "accounts.lockout.PasswordLoginHandler" in str(messages[0].hint)
+    assert "accounts.admin_access.lockout.PasswordLoginHandler" in str(messages[0].hint)
 
 
 def test_w007_password_login_off_and_nobody_can_be_staff(settings, provider_identity):

@@ -2,7 +2,7 @@
 
 People log in at the provider. Password logins exist for break-glass accounts made with
 ``createsuperuser``; ``ACCOUNTS_PASSWORD_LOGIN = False`` ends them, and while they exist axes
-throttles them (``accounts.lockout``).
+throttles them (``accounts.admin_access.lockout``).
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ from axes.helpers import get_cool_off
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.http import HttpRequest, HttpResponse
 
+from accounts.admin_access.password_login import is_password_attempt, is_password_backend
 from accounts.conf import accounts_settings
 from accounts.error_pages import error_response
 from accounts.exceptions import PasswordLoginLocked
-from accounts.password_login import is_password_attempt, is_password_backend
 
 
 class PasswordLoginHandler(AxesDatabaseHandler):  # type: ignore[misc]
