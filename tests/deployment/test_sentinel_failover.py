@@ -39,8 +39,9 @@ pytestmark = pytest.mark.integration
 SERVICE = "mymaster"
 USERS = ("ada", "grace", "edsger", "barbara")
 # Access tokens outlive the whole failover (the refresh skew is 1 s), so no refresh can be caught
-# halfway by the kill; the refresh after the failover is asked for by widening the skew.
-TOKEN_TTL = 120
+# halfway by the kill; the refresh after the failover is asked for by widening the skew, which
+# takes effect once half a token's life has passed (a token is never renewed earlier).
+TOKEN_TTL = 40
 # Bounds: the sentinels judge the primary down after 1 s and usually promote within a few more.
 PROMOTION_BOUND = 20.0
 RECOVERY_BOUND = 10.0
@@ -300,9 +301,9 @@ def test_users_stay_logged_in_when_the_primary_dies(site, provider, redis_set):
     # --- a refresh after the failover: once, for a burst over both workers -------------------
     assert provider.stats()["refresh_grants"] == 0, "no token was due during the failover"
     user = USERS[0]
-    # Widen the skew so the user's token is due now but the renewed one (TOKEN_TTL from now) is
-    # not: at least 5 s have passed since the login, and the skew leaves the new token 3 s.
-    time.sleep(max(0.0, 5 - (time.monotonic() - logged_in_at[user])))
+    # Widen the skew so the user's token is due now but the renewed one is not: past half its
+    # life the token's skew is capped at TOKEN_TTL / 2, and the renewed token has all of its.
+    time.sleep(max(0.0, TOKEN_TTL / 2 + 0.5 - (time.monotonic() - logged_in_at[user])))
     site.set_policy(refresh_skew=f"{TOKEN_TTL - 3}s")
     cookies = sessions[user].cookies.get_dict()
     lines_before = len(site.access_log.read_text().splitlines())
