@@ -1,10 +1,12 @@
 """Revoking the refresh token of a session ended on purpose (RFC 7009).
 
-Registered with ``accounts.sessions.ending`` for sessions ended from outside: by the admin, by the
-user on their own page, and after a back-channel logout, since providers keep offline_access
-grants alive across their own logout (oidc-provider and Auth0 do) and a refresh token nobody will
-use is a liability. A session that ends in its own request (a lifetime ran out, the refresh token
-was rejected, the record is unreadable) keeps today's behaviour: no revocation.
+Registered with ``accounts.sessions.ending`` for every session that ends: by the admin, by the
+user on their own page, after a back-channel logout, and when its absolute lifetime or inactivity
+timeout runs out. Providers keep offline_access grants alive across their own logout
+(oidc-provider and Auth0 do), and a refresh token nobody will use again is a liability.
+
+Not when the refresh token is already dead: the provider rejected it (``invalid_grant``), or no
+key decrypts the record.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from accounts.tokens.cipher import decrypt_record
 from accounts.tokens.record import RECORD_NAME, TokenRecord
 
 
+# The session ended because its refresh token is dead already: nothing to revoke.
+_DEAD_ALREADY = frozenset({"refresh_token_rejected", "token_record_unreadable"})
+
+
 def revoke_refresh_token_of(records: Records, reason: str) -> None:
+    if reason in _DEAD_ALREADY:
+        return
     blob = records.get(RECORD_NAME)
     if not isinstance(blob, str):
         return  # no tokens, or a record of an unknown format: nothing to revoke with
@@ -29,4 +37,4 @@ def revoke_refresh_token_of(records: Records, reason: str) -> None:
         revoke_refresh_token(tokens.refresh_token)
 
 
-on_session_end(revoke_refresh_token_of)
+on_session_end(revoke_refresh_token_of, also_in_request=True)

@@ -27,3 +27,20 @@ def test_logout_ends_the_session_even_when_revocation_answers_503(client, hostil
     assert hostile.revoked == []
     assert session_info(client) == {"authenticated": False}
     assert leftover_keys(redis_client) == []
+
+
+@pytest.mark.parametrize("days", [2, 8])  # past the inactivity timeout; past the absolute lifetime
+def test_a_session_that_runs_out_has_its_refresh_token_revoked(
+    client, hostile, redis_client, monkeypatch, days
+):
+    from accounts.sessions import lifetimes
+
+    assert log_in(client).status_code == 302
+    refresh_token = stored_tokens(client).refresh_token
+    later = lifetimes.now() + days * 86400
+    monkeypatch.setattr(lifetimes, "now", lambda: later)
+    response = client.get("/account/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/auth/login/")
+    assert hostile.revoked == [refresh_token]
+    assert leftover_keys(redis_client) == []

@@ -1,5 +1,6 @@
-"""The refresh token of a session ended from outside is revoked at the provider; one that ends in
-its own request (a lifetime ran out, the refresh token was rejected) is not, as before."""
+"""The refresh token of an ended session is revoked at the provider (docs/sessions.md promises
+it), whether the session was ended from outside or its lifetime ran out in its own request;
+not when the token is dead already (rejected, or unreadable)."""
 
 import pytest
 from django.contrib.auth.models import User
@@ -47,13 +48,24 @@ def test_a_session_ended_from_outside_has_its_refresh_token_revoked(alice, revok
     assert sessions_of(alice.pk) == []
 
 
-@pytest.mark.parametrize("reason", ["absolute_lifetime", "refresh_token_rejected"])
-def test_a_session_ending_in_its_own_request_is_not_revoked(alice, revoked, reason):
+def end_in_its_own_request(user, reason):
     request = RequestFactory().get("/account/")
-    request.session = SessionStore(session_with_tokens(alice))
-    request.user = alice
+    request.session = SessionStore(session_with_tokens(user))
+    request.user = user
     with pytest.raises(SessionEnded):
         end_session(request, reason, "Your session has ended.")
+
+
+@pytest.mark.parametrize("reason", ["absolute_lifetime", "inactivity_timeout", "id_token_mismatch"])
+def test_a_session_whose_lifetime_ran_out_has_its_refresh_token_revoked(alice, revoked, reason):
+    end_in_its_own_request(alice, reason)
+    assert revoked == ["refresh-1"]
+    assert sessions_of(alice.pk) == []
+
+
+@pytest.mark.parametrize("reason", ["refresh_token_rejected", "token_record_unreadable"])
+def test_a_dead_refresh_token_is_not_revoked(alice, revoked, reason):
+    end_in_its_own_request(alice, reason)
     assert revoked == []
     assert sessions_of(alice.pk) == []
 
