@@ -8,6 +8,7 @@ token from a look-alike issuer could pass.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from accounts.conf import accounts_settings
 from accounts.exceptions import ProviderUnavailable
 from accounts.oidc.provider_http import provider_get_json
-from accounts.protocol.discovery import discovery_url
+from accounts.protocol.discovery import authorization_server_metadata_url, discovery_url
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class ProviderMetadata:
     # RFC 9207: when true, the callback must carry ``iss`` equal to the issuer.
     authorization_response_iss_parameter_supported: bool = False
 
+
+logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _cached: tuple[str, float, ProviderMetadata] | None = None
@@ -71,9 +74,13 @@ def _fetch(issuer: str) -> ProviderMetadata:
     if missing:
         raise ProviderUnavailable(f"The provider's discovery document lacks {', '.join(missing)}.")
 
+    if not _url(document, "revocation_endpoint"):
+        # Some providers (django-oauth-toolkit) publish the revocation endpoint only in their
+        # RFC 8414 metadata: read it from there, under the same issuer rule.
+        document = {**_oauth_metadata(issuer), **document}
+
     def optional(name: str) -> str | None:
-        value = document.get(name)
-        return value if isinstance(value, str) and value else None
+        return _url(document, name)
 
     return ProviderMetadata(
         issuer=issuer,
@@ -86,3 +93,26 @@ def _fetch(issuer: str) -> ProviderMetadata:
             document.get("authorization_response_iss_parameter_supported") is True
         ),
     )
+
+
+# Endpoints this site may take from RFC 8414 metadata when the OpenID configuration lacks them.
+_OAUTH_ENDPOINTS = ("revocation_endpoint",)
+
+
+def _oauth_metadata(issuer: str) -> dict[str, str]:
+    """The endpoints of ``_OAUTH_ENDPOINTS`` in the issuer's RFC 8414 metadata; empty when it
+    publishes none, or names another issuer (section 3.3), or cannot be had: its absence only
+    means less, never a failed login."""
+    try:
+        document = provider_get_json(authorization_server_metadata_url(issuer))
+    except ProviderUnavailable:
+        return {}
+    if document.get("issuer") != issuer:
+        logger.warning("RFC 8414 metadata names another issuer; not used")
+        return {}
+    return {name: value for name in _OAUTH_ENDPOINTS if (value := _url(document, name))}
+
+
+def _url(document: dict[str, object], name: str) -> str | None:
+    value = document.get(name)
+    return value if isinstance(value, str) and value else None

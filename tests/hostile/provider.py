@@ -139,6 +139,8 @@ class HostileProvider:
             self.signing_key = self._first_key
             self.person = {"sub": "alice", "name": "Alice", "email": "alice@example.test"}
             self.discovery_changes: dict[str, Any] = {}
+            # The RFC 8414 document: None serves a 404, a dict is merged over the honest one.
+            self.oauth_metadata_changes: dict[str, Any] | None = None
             self.redirect_changes: dict[str, str | None] = {}
             self.rotate_refresh_tokens = True
             # Seconds a rotated refresh token is accepted again, answered as its first use was
@@ -301,6 +303,7 @@ class HostileProvider:
     ) -> tuple[int, dict[str, str], dict[str, Any] | bytes]:
         routes = {
             ("GET", "/.well-known/openid-configuration"): self._discovery,
+            ("GET", "/.well-known/oauth-authorization-server"): self._oauth_metadata,
             ("GET", "/jwks"): lambda: self.jwks_document or {"keys": [k.jwk() for k in self.keys]},
             ("GET", "/attacker/jwks"): lambda: {"keys": [self.attacker.jwk()]},
             ("GET", "/authorize"): lambda: self._authorize(query),
@@ -338,6 +341,18 @@ class HostileProvider:
             "backchannel_logout_session_supported": True,
             "authorization_response_iss_parameter_supported": True,
             **self.discovery_changes,
+        }
+        return {k: v for k, v in document.items() if v is not None}
+
+    def _oauth_metadata(self) -> dict[str, Any] | tuple[int, dict[str, str], dict[str, Any]]:
+        if self.oauth_metadata_changes is None:
+            return 404, {}, {"error": "not_found"}
+        document = {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "revocation_endpoint": f"{self.issuer}/revoke",
+            **self.oauth_metadata_changes,
         }
         return {k: v for k, v in document.items() if v is not None}
 

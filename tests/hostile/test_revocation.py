@@ -44,3 +44,23 @@ def test_a_session_that_runs_out_has_its_refresh_token_revoked(
     assert response["Location"].startswith("/auth/login/")
     assert hostile.revoked == [refresh_token]
     assert leftover_keys(redis_client) == []
+
+
+@pytest.mark.parametrize(
+    ("oauth_metadata", "revoked"),
+    [
+        ({}, True),  # RFC 8414 metadata publishes the endpoint the OpenID configuration lacks
+        ({"issuer": "https://evil.test"}, False),  # another issuer's metadata is not used
+        (None, False),  # no RFC 8414 metadata at all: nothing to revoke at, logout still works
+    ],
+)
+def test_revocation_endpoint_from_rfc8414_metadata(
+    client, hostile, redis_client, oauth_metadata, revoked
+):
+    hostile.discovery_changes = {"revocation_endpoint": None}
+    hostile.oauth_metadata_changes = oauth_metadata
+    assert log_in(client).status_code == 302
+    refresh_token = stored_tokens(client).refresh_token
+    assert client.post("/auth/logout/").status_code == 302
+    assert hostile.revoked == ([refresh_token] if revoked else [])
+    assert session_info(client) == {"authenticated": False}
