@@ -3,6 +3,7 @@ crafted token, against the real view, Redis and session index."""
 
 import time
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth.models import User
@@ -71,7 +72,9 @@ def alice():
 
 
 def post(token):
-    return Client().post(URL, {"logout_token": token})
+    # As providers send it (section 2.5): a form-urlencoded body.
+    body = urlencode({"logout_token": token})
+    return Client().post(URL, body, content_type="application/x-www-form-urlencoded")
 
 
 def test_sid_ends_that_session_only(key, alice):
@@ -192,7 +195,7 @@ def test_each_rule_is_enforced(key, alice, case):
 
 
 def test_missing_logout_token_is_400():
-    response = Client().post(URL, {})
+    response = Client().post(URL, "state=x", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
     assert "no logout_token" in response.json()["error_description"]
 
@@ -204,7 +207,9 @@ def test_only_post_is_accepted():
 def test_no_csrf_token_is_needed(key, alice):
     session = session_for(alice, "sid-1")
     client = Client(enforce_csrf_checks=True)
-    assert client.post(URL, {"logout_token": key.sign(logout_claims())}).status_code == 200
+    body = urlencode({"logout_token": key.sign(logout_claims())})
+    response = client.post(URL, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
     assert not logged_in(session)
 
 
@@ -212,3 +217,39 @@ def test_an_absurd_exp_is_still_remembered_for_replay(key, alice):
     token = key.sign(logout_claims(exp=10**17))
     assert post(token).status_code == 200
     assert post(token).status_code == 400
+
+
+def test_a_multipart_body_is_refused(key, alice):
+    session = session_for(alice, "sid-1")
+    # The test client sends multipart/form-data by default; the spec says form-urlencoded.
+    response = Client().post(URL, {"logout_token": key.sign(logout_claims())})
+    assert response.status_code == 400
+    assert "form-urlencoded" in response.json()["error_description"]
+    assert logged_in(session)
+
+
+def test_form_urlencoded_is_accepted(key, alice):
+    session = session_for(alice, "sid-1")
+    body = urlencode({"logout_token": key.sign(logout_claims())})
+    response = Client().post(URL, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+    assert not logged_in(session)
+
+
+def test_sid_and_sub_of_different_users_end_nothing(key, alice):
+    mallory = User.objects.create_user("mallory")
+    OIDCIdentity.objects.create(user=mallory, issuer=ISSUER, subject="mallory")
+    alices = session_for(alice, "sid-1")
+    response = post(key.sign(logout_claims(sub="mallory", sid="sid-1")))
+    assert response.status_code == 400
+    assert "different users" in response.json()["error_description"]
+    assert logged_in(alices)
+
+
+def test_the_same_sub_at_another_issuer_is_someone_else(key, alice):
+    other = User.objects.create_user("alice-elsewhere")
+    OIDCIdentity.objects.create(user=other, issuer="https://other-issuer.test", subject="alice")
+    alices, others = session_for(alice, "sid-1"), session_for(other, "sid-9")
+    assert post(key.sign(logout_claims(sid=None))).status_code == 200
+    assert not logged_in(alices)
+    assert logged_in(others)

@@ -222,7 +222,15 @@ class HostileProvider:
         test client (no cookies: this is server to server) for the in-process site. Both have
         ``post(url, data)``.
         """
-        return via.post(self.backchannel_logout_uri, {"logout_token": token})
+        form = {"logout_token": token}
+        if hasattr(via, "mount"):  # requests: a dict is sent form-urlencoded
+            return via.post(self.backchannel_logout_uri, data=form, timeout=10)
+        # Django's test client sends a dict as multipart, which providers never do (section 2.5).
+        return via.post(
+            self.backchannel_logout_uri,
+            urlencode(form),
+            content_type="application/x-www-form-urlencoded",
+        )
 
     # --- minting ------------------------------------------------------------------------------
 
