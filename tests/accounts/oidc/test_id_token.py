@@ -205,3 +205,11 @@ def test_refetch_on_unknown_kid_is_rate_limited(key, published, settings):
             validate(SigningKey("forged").sign(claims()))
     # One fetch to learn the keys; unknown kids after that do not reach the provider again.
     assert published["fetches"] == 1
+
+
+def test_rejects_an_audience_of_trusted_apis_only_without_this_client(key, published, settings):
+    # Trusted audiences may accompany this client, never stand in for it.
+    settings.OIDC_TRUSTED_AUDIENCES = ["https://api.test"]
+    token = key.sign(claims(aud=["https://api.test"], azp=CLIENT_ID))
+    assert_rejected(token, "issued to another client")
+    assert_rejected(key.sign(claims(aud="https://api.test")), "issued to another client")

@@ -178,6 +178,18 @@ def test_new_id_token_for_someone_else_ends_the_session(
     assert leftover_keys(redis_client) == []
 
 
+@pytest.mark.parametrize("token_type", ["mac", "DPoP", "N_A"])
+def test_a_token_type_this_site_cannot_use_is_refused_and_the_session_kept(
+    client, session, endpoint, token_type
+):
+    before = stored(session)
+    endpoint.answer(200, {"access_token": "a2", "token_type": token_type, "expires_in": 60})
+    response = api_get(client)
+    assert response.status_code == 503
+    assert response.json()["error"] == "token_unavailable"
+    assert stored(session).access_token == before.access_token  # "a2" was never kept
+
+
 def test_id_token_with_audience_as_array_is_the_same_audience(client, session, endpoint, key):
     new_id = key.sign(claims(aud=[CLIENT_ID], nonce=None))
     endpoint.answer(
