@@ -18,7 +18,6 @@ from accounts.sessions.records import Records
 from accounts.tokens.cipher import decrypt_record
 from accounts.tokens.record import RECORD_NAME, TokenRecord
 
-
 # The session ended because its refresh token is dead already: nothing to revoke.
 _DEAD_ALREADY = frozenset({"refresh_token_rejected", "token_record_unreadable"})
 
