@@ -1,3 +1,6 @@
+"""The accounts middleware: thin shells that call the sessions and tokens floors before a view,
+and render what they raise. The order is checked by accounts.E013/E014."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -11,14 +14,16 @@ from accounts.sessions.activity import check_session_lifetime
 from accounts.tokens.renewal import current_tokens
 
 
-class AccountsErrorMiddleware:
-    """Renders ``AccountsError`` raised by a view as its page or JSON, with its status."""
-
+class _Middleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
+
+
+class AccountsErrorMiddleware(_Middleware):
+    """Renders ``AccountsError`` raised by a view as its page or JSON, with its status."""
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, AccountsError):
@@ -26,20 +31,10 @@ class AccountsErrorMiddleware:
         return None
 
 
-class TokenRefreshMiddleware:
-    """Renews a logged-in user's access token before the view runs, when it is about to expire.
-
-    Goes after SessionMiddleware and AuthenticationMiddleware (check accounts.E012). A request
-    that needs no renewal costs nothing here: the token record came with the session's load.
-    Runs once the view is known, so a view that ends the session (logout) never spends a
-    refresh grant on a token it is about to revoke.
-    """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
+class _SessionUpkeep(_Middleware):
+    """Work done once the view is known (``process_view``), so that a view that ends the
+    session itself (``ends_the_session``: logout) is spared it; an ``AccountsError`` it raises
+    becomes the view's answer."""
 
     def process_view(
         self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
@@ -47,20 +42,16 @@ class TokenRefreshMiddleware:
         if ends_the_session(view):
             return None
         try:
-            if request.user.is_authenticated:
-                current_tokens(request)
-        except TokenUnavailable as exc:
-            if wants_json(request):
-                return error_response(request, exc)
-            # A page can still render (it shows who you are from the session); it says
-            # that calls needing the token will fail until the provider answers again.
-            request.token_notice = exc.message  # type: ignore[attr-defined]
-        except AccountsError as exc:  # the session ended, or Redis is down
+            self.upkeep(request)
+        except AccountsError as exc:
             return error_response(request, exc)
         return None
 
+    def upkeep(self, request: HttpRequest) -> None:
+        raise NotImplementedError
 
-class SessionLifetimeMiddleware:
+
+class SessionLifetimeMiddleware(_SessionUpkeep):
     """Ends a session whose absolute lifetime or inactivity timeout has run out under the
     current policy, and records activity (at most once per interval).
 
@@ -69,22 +60,30 @@ class SessionLifetimeMiddleware:
     own way, at the provider too: ending it here first would send the user to log in again.
     """
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    def upkeep(self, request: HttpRequest) -> None:
+        check_session_lifetime(request)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
 
-    def process_view(
-        self, request: HttpRequest, view: Callable[..., Any], args: Any, kwargs: Any
-    ) -> HttpResponse | None:
-        if ends_the_session(view):
-            return None
+class TokenRefreshMiddleware(_SessionUpkeep):
+    """Renews a logged-in user's access token before the view runs, when it is about to expire.
+
+    Goes after SessionMiddleware and AuthenticationMiddleware (check accounts.E012). A request
+    that needs no renewal costs nothing here: the token record came with the session's load.
+    A view that ends the session (logout) never spends a refresh grant on a token it is about
+    to revoke.
+    """
+
+    def upkeep(self, request: HttpRequest) -> None:
+        if not request.user.is_authenticated:
+            return
         try:
-            check_session_lifetime(request)
-        except AccountsError as exc:
-            return error_response(request, exc)
-        return None
+            current_tokens(request)
+        except TokenUnavailable as exc:
+            if wants_json(request):
+                raise
+            # A page can still render (it shows who you are from the session); it says
+            # that calls needing the token will fail until the provider answers again.
+            request.token_notice = exc.message  # type: ignore[attr-defined]
 
 
 def ends_the_session(view: Callable[..., Any]) -> bool:

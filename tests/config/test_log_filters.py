@@ -1,3 +1,5 @@
+import contextlib
+import io
 import logging
 
 from config.log_filters import DropQueryStrings
@@ -25,9 +27,9 @@ def test_other_lines_are_untouched():
     assert record.getMessage() == "login: user 7"
 
 
-def test_a_request_with_a_foreign_host_logs_one_warning_without_a_traceback(client, settings):
-    import io
-
+@contextlib.contextmanager
+def console_output():
+    """What the site's console handler prints meanwhile, as configured by LOGGING."""
     (console,) = [
         h
         for h in logging.getLogger().handlers
@@ -36,11 +38,16 @@ def test_a_request_with_a_foreign_host_logs_one_warning_without_a_traceback(clie
     captured = io.StringIO()
     original = console.setStream(captured)
     try:
+        yield captured
+    finally:
+        console.setStream(original)
+
+
+def test_a_request_with_a_foreign_host_logs_one_warning_without_a_traceback(client, settings):
+    with console_output() as captured:
         for _ in range(3):
             response = client.get("/", HTTP_HOST="evil.test")
             assert response.status_code == 400
-    finally:
-        console.setStream(original)
     lines = captured.getvalue().splitlines()
     assert len(lines) == 3, lines
     assert all(" WARNING django.security.DisallowedHost " in line for line in lines)
@@ -49,19 +56,8 @@ def test_a_request_with_a_foreign_host_logs_one_warning_without_a_traceback(clie
 
 
 def test_django_log_lines_are_printed_once():
-    import io
-
-    (console,) = [
-        h
-        for h in logging.getLogger().handlers
-        if isinstance(h, logging.StreamHandler) and h.get_name() == "console"
-    ]
-    captured = io.StringIO()
-    original = console.setStream(captured)
-    try:
+    with console_output() as captured:
         logging.getLogger("django.request").warning("Not Found: /nowhere")
-    finally:
-        console.setStream(original)
     assert captured.getvalue().count("Not Found: /nowhere") == 1
     # And nothing else prints it beside the console handler.
     assert logging.getLogger("django").handlers == []

@@ -5,58 +5,20 @@ send; the rest (session, Redis, middleware, ID token checks) is real.
 """
 
 import dataclasses
-import json
 import logging
 import time
 from datetime import timedelta
 
 import pytest
-import requests
 from django.contrib.auth.models import User
 
 from accounts.models import SessionPolicy
-from accounts.oidc.discovery import ProviderMetadata
 from accounts.sessions.store import SessionStore
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 from tests.stack import leftover_keys
-from tests.token_factory import CLIENT_ID, ISSUER, JWKS_URI, claims
+from tests.token_factory import CLIENT_ID, claims
 
 pytestmark = pytest.mark.django_db
-
-TOKEN_ENDPOINT = "https://issuer.test/token"
-
-
-class FakeTokenEndpoint:
-    def __init__(self):
-        self.answers = []
-        self.requests = []
-
-    def answer(self, status, body):
-        self.answers.append((status, body))
-
-    def __call__(self, url, data, *, auth=None, timeout=None):
-        assert url == TOKEN_ENDPOINT
-        self.requests.append(dict(data))
-        status, body = self.answers.pop(0)
-        response = requests.Response()
-        response.status_code = status
-        response._content = body if isinstance(body, bytes) else json.dumps(body).encode()
-        return response
-
-
-@pytest.fixture
-def endpoint(monkeypatch, settings, published):
-    settings.OIDC_CLIENT_ID = CLIENT_ID
-    metadata = ProviderMetadata(
-        issuer=ISSUER,
-        authorization_endpoint="https://issuer.test/auth",
-        token_endpoint=TOKEN_ENDPOINT,
-        jwks_uri=JWKS_URI,
-    )
-    monkeypatch.setattr("accounts.tokens.refresh_grant.provider_metadata", lambda: metadata)
-    fake = FakeTokenEndpoint()
-    monkeypatch.setattr("accounts.tokens.refresh_grant.provider_post_form", fake)
-    return fake
 
 
 @pytest.fixture

@@ -6,27 +6,10 @@ import time
 import pytest
 
 from accounts.exceptions import ProviderUnavailable, TokenUnavailable
-from accounts.oidc.discovery import ProviderMetadata
 from accounts.tokens.record import TokenRecord
 from accounts.tokens.refresh_grant import RefreshRejected, refresh_grant
 from accounts.tokens.targets import ApiTarget
-from tests.accounts.tokens.test_refresh_answers import TOKEN_ENDPOINT, FakeTokenEndpoint
-from tests.token_factory import CLIENT_ID, ISSUER, JWKS_URI, claims
-
-
-@pytest.fixture
-def endpoint(monkeypatch, settings, published):
-    settings.OIDC_CLIENT_ID = CLIENT_ID
-    metadata = ProviderMetadata(
-        issuer=ISSUER,
-        authorization_endpoint="https://issuer.test/auth",
-        token_endpoint=TOKEN_ENDPOINT,
-        jwks_uri=JWKS_URI,
-    )
-    monkeypatch.setattr("accounts.tokens.refresh_grant.provider_metadata", lambda: metadata)
-    fake = FakeTokenEndpoint()
-    monkeypatch.setattr("accounts.tokens.refresh_grant.provider_post_form", fake)
-    return fake
+from tests.token_factory import CLIENT_ID, claims
 
 
 @pytest.fixture
