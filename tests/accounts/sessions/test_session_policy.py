@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts import checks
@@ -353,3 +353,32 @@ def test_session_policy_command_shows_and_sets(capsys):
     assert "activity_interval: 0:00:30" in out
     with pytest.raises(Exception, match="inactivity_timeout"):
         call_command("session_policy", "--inactivity-timeout", "30d")
+
+
+def test_session_policy_command_refuses_durations_dates_cannot_hold():
+    with pytest.raises(CommandError, match=r"absolute_lifetime: .*at most 3650 days"):
+        call_command("session_policy", "--absolute-lifetime", "3000000d")
+    assert SessionPolicy.objects.get(pk=1).absolute_lifetime == timedelta(days=7)
+
+
+def test_admin_form_refuses_durations_dates_cannot_hold(admin_client):
+    form = {**POLICY_FORM, "absolute_lifetime": "999999999 00:00:00"}
+    response = admin_client.post("/admin/accounts/sessionpolicy/1/change/", form)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "at most 3650 days" in errors["absolute_lifetime"][0]
+
+
+def test_an_absurd_policy_stored_before_the_limits_does_not_break_pages_or_login(
+    oidc_settings, clock
+):
+    # Written around the validation, as a row from before the limits would be.
+    SessionPolicy.objects.filter(pk=1).update(
+        absolute_lifetime=timedelta(days=3_000_000), inactivity_timeout=timedelta(days=3_000_000)
+    )
+    lifetimes.load_policy()  # published to Redis, as a save would have
+    client = Client()
+    login(client)
+    for path in ("/account/", "/account/session/", "/auth/session/"):
+        assert client.get(path).status_code == 200, path
+    assert client.cookies["sessionid"]["max-age"] <= 3650 * DAY
