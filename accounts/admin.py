@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import DurationField, Model
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -18,6 +19,8 @@ from accounts.admin_access.password_login import AdminLoginForm
 from accounts.models import ActiveSession, OIDCIdentity, SessionPolicy
 from accounts.sessions import lifetimes
 from accounts.sessions.advice import lifetime_advice, skew_advice
+from accounts.sessions.durations import DurationField as ShortDurationField
+from accounts.sessions.durations import format_duration
 from accounts.sessions.live import (
     all_sessions,
     end_session_by_key,
@@ -54,6 +57,9 @@ class OIDCIdentityAdmin(_IdentityAdmin):
 
 @admin.register(SessionPolicy)
 class SessionPolicyAdmin(_PolicyAdmin):
+    # The fields read and show 12h, 30d (as the CLI and the docs write them) and still take
+    # Django's "7 00:00:00".
+    formfield_overrides = {DurationField: {"form_class": ShortDurationField}}  # noqa: RUF012
     fieldsets = (
         ("Session lifetime", {"fields": ("absolute_lifetime", "inactivity_timeout")}),
         ("Precision and tokens", {"fields": ("activity_interval", "refresh_skew")}),
@@ -92,10 +98,15 @@ class SessionPolicyAdmin(_PolicyAdmin):
     ) -> list[dict[str, dict[str, list[str]]]]:
         # The admin log says who changed what, and from what to what.
         fields = [
-            f"{form.fields[name].label}: {form.initial.get(name)} -> {form.cleaned_data[name]}"
+            f"{form.fields[name].label}: {_shown(form.initial.get(name))} -> "
+            f"{_shown(form.cleaned_data[name])}"
             for name in form.changed_data
         ]
         return [{"changed": {"fields": fields}}] if fields else []
+
+
+def _shown(value: Any) -> str:
+    return format_duration(value) if isinstance(value, timedelta) else str(value)
 
 
 def _implications(policy: lifetimes.Policy) -> str:

@@ -19,8 +19,8 @@ def test_admin_shortens_inactivity_and_an_idle_user_is_logged_out(new_page, site
     admin.locator("input[name=username]").fill("root")
     admin.locator("input[name=password]").fill("admin-password-for-tests")
     admin.locator("input[type=submit]").click()
-    admin.locator("#id_inactivity_timeout").fill("00:00:06")
-    admin.locator("#id_activity_interval").fill("00:00:01")
+    admin.locator("#id_inactivity_timeout").fill("6s")
+    admin.locator("#id_activity_interval").fill("1s")
     admin.locator("input[name=_save]").click()
     expect(admin.locator("ul.messagelist")).to_contain_text("changed successfully")
 

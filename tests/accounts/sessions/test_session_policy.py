@@ -177,10 +177,30 @@ def test_admin_form_change_ends_sessions_and_is_logged_with_values(
     entry = LogEntry.objects.get()
     assert entry.user.username == "admin"
     message = entry.get_change_message()
-    assert "Absolute lifetime: 7 days, 0:00:00 -> 1:00:00" in message
-    assert "Inactivity timeout: 1 day, 0:00:00 -> 0:30:00" in message
+    assert "Absolute lifetime: 7d -> 1h" in message
+    assert "Inactivity timeout: 1d -> 30m" in message
     assert alice.get("/account/").status_code == 302
     assert ended == ["absolute_lifetime"]
+
+
+def test_admin_form_takes_and_shows_durations_as_the_cli_writes_them(admin_client):
+    page = admin_client.get("/admin/accounts/sessionpolicy/1/change/").content.decode()
+    assert 'name="absolute_lifetime" value="7d"' in page
+    assert 'name="activity_interval" value="1m"' in page
+    assert "Write a duration, e.g. 90s, 15m, 12h, 30d or 1d12h" in page
+    form = {**POLICY_FORM, "absolute_lifetime": "30d", "inactivity_timeout": "12h"}
+    response = admin_client.post("/admin/accounts/sessionpolicy/1/change/", form)
+    assert response.status_code == 302
+    policy = SessionPolicy.objects.get(pk=1)
+    assert (policy.absolute_lifetime, policy.inactivity_timeout) == (
+        timedelta(days=30),
+        timedelta(hours=12),
+    )
+    response = admin_client.post(
+        "/admin/accounts/sessionpolicy/1/change/", {**POLICY_FORM, "refresh_skew": "a minute"}
+    )
+    errors = response.context["adminform"].form.errors
+    assert "'a minute' is not a duration: e.g. 90s, 15m, 12h, 30d" in errors["refresh_skew"][0]
 
 
 def test_admin_form_refuses_nonsense_per_field(admin_client):
@@ -349,8 +369,16 @@ def test_users_end_their_other_sessions_but_not_someone_elses(oidc_settings, red
 def test_session_policy_command_shows_and_sets(capsys):
     call_command("session_policy", "--inactivity-timeout", "2h", "--activity-interval", "30s")
     out = capsys.readouterr().out
-    assert "inactivity_timeout: 2:00:00" in out
-    assert "activity_interval: 0:00:30" in out
+    assert "inactivity_timeout: 2h" in out
+    assert "activity_interval: 30s" in out
+    call_command("session_policy", "--absolute-lifetime", "1d12h", "--refresh-skew", "00:02:00")
+    out = capsys.readouterr().out
+    assert "absolute_lifetime: 1d12h" in out
+    assert "refresh_skew: 2m" in out
+    with pytest.raises(
+        CommandError, match=re.escape("refresh_skew: 'soon' is not a duration: e.g. 90s")
+    ):
+        call_command("session_policy", "--refresh-skew", "soon")
     with pytest.raises(Exception, match="inactivity_timeout"):
         call_command("session_policy", "--inactivity-timeout", "30d")
 
