@@ -281,7 +281,7 @@ def test_admin_lists_live_sessions_and_ends_all_of_a_users(
 
     session_keys = [c.cookies["sessionid"].value for c in (first, second)]
     response = admin_client.post(
-        "/admin/accounts/activesession/revoke/", {"user": user_id, "all": "1"}
+        "/admin/accounts/activesession/revoke/", {"user": user_id, "all": "1", "confirm": "yes"}
     )
     assert response.status_code == 302
     # Nothing of Alice's is left; the admin's own session is.
@@ -311,11 +311,85 @@ def test_admin_ends_one_session_by_handle(oidc_settings, admin_client, redis_cli
     listing = admin_client.get(f"/admin/accounts/activesession/?user={user_id}").content.decode()
     handles = re.findall(r'name="handle" value="([0-9a-f]+)"', listing)
     assert len(handles) == 2
-    admin_client.post(
+    # The list's button asks first, naming the user, and ends nothing yet.
+    question = admin_client.post(
         "/admin/accounts/activesession/revoke/", {"user": user_id, "handle": handles[0]}
+    )
+    assert question.status_code == 200
+    alice = User.objects.get(pk=user_id)
+    assert f"End this session of {alice.username} (Alice" in question.content.decode()
+    assert 'name="confirm" value="yes"' in question.content.decode()
+    assert [c.get("/auth/session/").json()["authenticated"] for c in (first, second)] == [
+        True,
+        True,
+    ]
+    response = admin_client.post(
+        "/admin/accounts/activesession/revoke/",
+        {"user": user_id, "handle": handles[0], "confirm": "yes"},
+        follow=True,
     )
     still = [c.get("/auth/session/").json()["authenticated"] for c in (first, second)]
     assert sorted(still) == [False, True]
+    said = [str(m) for m in response.context["messages"]]
+    assert said == [f"Ended one session of {alice.username} (Alice {alice.last_name})."]
+
+
+def test_admin_filters_sessions_by_part_of_a_username_email_or_name(
+    oidc_settings, admin_client, redis_client
+):
+    login(Client(), user_agent="AliceBrowser/1.0")
+    login(Client(), username="bob", user_agent="BobBrowser/1.0")
+    alice = User.objects.get(oidc_identities__subject="alice")
+    assert alice.username != "alice"  # made at login, such as alice-6cba550787
+    for text in ("alice", "ALI", alice.username[-6:], alice.email.upper(), alice.get_full_name()):
+        listing = admin_client.get("/admin/accounts/activesession/", {"user": text})
+        page = listing.content.decode()
+        assert "AliceBrowser/1.0" in page, text
+        assert "BobBrowser/1.0" not in page, text
+        assert 'data-testid="revoke-all"' in page, text  # one person found: "end all" offered
+    page = admin_client.get("/admin/accounts/activesession/", {"user": "nobody"}).content
+    assert "No live sessions for “nobody”" in page.decode()
+
+
+def test_admin_ending_all_of_a_users_sessions_asks_first(oidc_settings, admin_client):
+    first = Client()
+    login(first)
+    user_id = User.objects.get(oidc_identities__subject="alice").pk
+    question = admin_client.post(
+        "/admin/accounts/activesession/revoke/", {"user": user_id, "all": "1"}
+    )
+    assert "End all 1 session(s) of" in question.content.decode()
+    assert first.get("/auth/session/").json()["authenticated"] is True
+    admin_client.post(
+        "/admin/accounts/activesession/revoke/", {"user": user_id, "all": "1", "confirm": "yes"}
+    )
+    assert first.get("/auth/session/").json() == {"authenticated": False}
+
+
+def test_the_admins_own_session_is_marked_and_ending_it_logs_the_admin_out(
+    oidc_settings, admin_client
+):
+    login(Client())
+    admin = User.objects.get(username="admin")
+    listing = admin_client.get("/admin/accounts/activesession/").content.decode()
+    assert listing.count('data-testid="this-session"') == 1
+    mine = listing.split('data-testid="this-session"')[1].split("</tr>")[0]
+    assert "admin" in mine
+    assert "this session" in mine
+    handle = re.search(r'name="handle" value="([0-9a-f]+)"', mine)[1]  # type: ignore[index]
+
+    question = admin_client.post(
+        "/admin/accounts/activesession/revoke/", {"user": admin.pk, "handle": handle}
+    ).content.decode()
+    assert "This includes your own current session: you will be logged out." in question
+    response = admin_client.post(
+        "/admin/accounts/activesession/revoke/",
+        {"user": admin.pk, "handle": handle, "confirm": "yes"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/"
+    assert admin_client.get("/auth/session/").json() == {"authenticated": False}
+    assert admin_client.get("/admin/").status_code == 302
 
 
 def test_people_without_permission_cannot_see_or_end_sessions(oidc_settings, db):
