@@ -417,6 +417,10 @@ def test_the_session_page_draws_and_explains_every_deadline(alice):
     assert "noted every 1 minute" in page
     assert "<svg" in page
     assert "<script" not in page  # works without JavaScript
+    # The axis is logarithmic, and the page says so and labels it.
+    assert "it is logarithmic" in page
+    assert 'data-tick="login"' in page
+    assert 'data-tick="+7 days"' in page
 
 
 def test_users_end_their_other_sessions_but_not_someone_elses(oidc_settings, redis_client):
