@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from django.contrib import admin, messages
+from django.contrib import admin, auth, messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model
+from django.db.models import CharField, DurationField, Model, Q, Value
+from django.db.models.functions import Concat
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -18,10 +20,12 @@ from accounts.admin_access.password_login import AdminLoginForm
 from accounts.models import ActiveSession, OIDCIdentity, SessionPolicy
 from accounts.sessions import lifetimes
 from accounts.sessions.advice import lifetime_advice, skew_advice
+from accounts.sessions.durations import DurationField as ShortDurationField
+from accounts.sessions.durations import format_duration
 from accounts.sessions.live import (
+    LiveSession,
     all_sessions,
     end_session_by_key,
-    end_sessions_of,
     find_by_handle,
     sessions_of,
 )
@@ -54,6 +58,9 @@ class OIDCIdentityAdmin(_IdentityAdmin):
 
 @admin.register(SessionPolicy)
 class SessionPolicyAdmin(_PolicyAdmin):
+    # The fields read and show 12h, 30d (as the CLI and the docs write them) and still take
+    # Django's "7 00:00:00".
+    formfield_overrides = {DurationField: {"form_class": ShortDurationField}}  # noqa: RUF012
     fieldsets = (
         ("Session lifetime", {"fields": ("absolute_lifetime", "inactivity_timeout")}),
         ("Precision and tokens", {"fields": ("activity_interval", "refresh_skew")}),
@@ -92,10 +99,15 @@ class SessionPolicyAdmin(_PolicyAdmin):
     ) -> list[dict[str, dict[str, list[str]]]]:
         # The admin log says who changed what, and from what to what.
         fields = [
-            f"{form.fields[name].label}: {form.initial.get(name)} -> {form.cleaned_data[name]}"
+            f"{form.fields[name].label}: {_shown(form.initial.get(name))} -> "
+            f"{_shown(form.cleaned_data[name])}"
             for name in form.changed_data
         ]
         return [{"changed": {"fields": fields}}] if fields else []
+
+
+def _shown(value: Any) -> str:
+    return format_duration(value) if isinstance(value, timedelta) else str(value)
 
 
 def _implications(policy: lifetimes.Policy) -> str:
@@ -139,53 +151,125 @@ class ActiveSessionAdmin(_SessionsAdmin):
     ) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
-        user_filter = _user_id(request.GET.get("user", "").strip())
-        sessions = sessions_of(user_filter) if user_filter else all_sessions()
-        users = get_user_model().objects.in_bulk([s.activity.user_id for s in sessions])
-        rows = [
-            {
-                "session": s,
-                "user": users.get(int(s.activity.user_id))
-                if s.activity.user_id.isdigit()
-                else None,
-            }
-            for s in sessions
-        ]
+        user_filter = request.GET.get("user", "").strip()
+        if user_filter:
+            users = {user.pk: user for user in matching_users(user_filter)}
+            sessions = sorted(
+                (s for pk in users for s in sessions_of(pk)),
+                key=lambda s: s.activity.last_activity,
+                reverse=True,
+            )
+        else:
+            sessions = all_sessions()
+            users = get_user_model().objects.in_bulk([_pk(s) for s in sessions if _pk(s)])
+        rows = [_row(request, s, users.get(_pk(s))) for s in sessions]
         context = {
             **self.admin_site.each_context(request),
             "title": "Active sessions",
             "opts": self.model._meta,
             "rows": rows,
             "user_filter": user_filter,
+            # "End all" is offered when the filter found one person.
+            "only_user": next(iter(users.values())) if user_filter and len(users) == 1 else None,
             "can_revoke": self.has_delete_permission(request),
         }
         return TemplateResponse(request, "admin/accounts/activesession/change_list.html", context)
 
     def revoke_view(self, request: HttpRequest) -> HttpResponse:
+        """POST from the list: a page that asks; POST from that page (``confirm``): end them."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         if not self.has_delete_permission(request):
             raise PermissionDenied
         user_id = request.POST.get("user", "")
+        user = get_user_model().objects.filter(pk=user_id).first() if user_id.isdigit() else None
+        live = sessions_of(user_id) if user_id else []
+        if request.POST.get("all") != "1":
+            live = [s] if (s := find_by_handle(live, request.POST.get("handle", ""))) else []
         back = (
-            reverse("admin:accounts_activesession_changelist") + f"?{urlencode({'user': user_id})}"
+            reverse("admin:accounts_activesession_changelist")
+            + f"?{urlencode({'user': request.POST.get('back', user_id)})}"
         )
-        if request.POST.get("all") == "1" and user_id:
-            count = end_sessions_of(user_id, reason="revoked_by_admin")
-            messages.success(request, f"Ended {count} session(s) of user {user_id}.")
-            return HttpResponseRedirect(back)
-        live = find_by_handle(sessions_of(user_id), request.POST.get("handle", ""))
-        if live is None:
+        if not live:
             messages.warning(request, "That session had already ended.")
-        else:
-            end_session_by_key(live.session_key, reason="revoked_by_admin")
-            messages.success(request, f"Ended one session of user {user_id}.")
+            return HttpResponseRedirect(back)
+        if request.POST.get("confirm") != "yes":
+            return self._confirm(request, user, live, back)
+        current = request.session.session_key
+        for session in live:
+            end_session_by_key(session.session_key, reason="revoked_by_admin")
+        who = _user_label(user, user_id)
+        ended = "one session" if len(live) == 1 else f"{len(live)} sessions"
+        if any(s.session_key == current for s in live):
+            # The admin's own session is gone from Redis: log out here too, or this response
+            # would save the session again and the admin would stay half logged in.
+            auth.logout(request)
+            messages.success(request, f"Ended {ended} of {who}, including yours: log in again.")
+            return HttpResponseRedirect(reverse("admin:login"))
+        messages.success(request, f"Ended {ended} of {who}.")
         return HttpResponseRedirect(back)
 
+    def _confirm(
+        self, request: HttpRequest, user: Any, live: list[LiveSession], back: str
+    ) -> HttpResponse:
+        rows = [_row(request, s, user) for s in live]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Are you sure?",
+            "opts": self.model._meta,
+            "rows": rows,
+            "who": _user_label(user, request.POST.get("user", "")),
+            "user_id": request.POST.get("user", ""),
+            "handle": request.POST.get("handle", ""),
+            "all": request.POST.get("all") == "1",
+            "back": back,
+            "back_filter": request.POST.get("back", ""),
+            "includes_this_session": any(row["current"] for row in rows),
+        }
+        return TemplateResponse(
+            request, "admin/accounts/activesession/revoke_confirmation.html", context
+        )
 
-def _user_id(value: str) -> str:
-    """The filter takes a user id or a username; the index is keyed by id."""
-    if not value or value.isdigit():
-        return value
-    user = get_user_model().objects.filter(username=value).first()
-    return str(user.pk) if user else value
+
+def matching_users(text: str) -> list[Any]:
+    """The users a filter names: an id exactly, else part of a username, email address or
+    name, in any case (usernames made at login, such as alice-6cba550787, are not typed whole).
+    """
+    model = get_user_model()
+    if text.isdigit():
+        return list(model.objects.filter(pk=int(text)))
+    names = {f.name for f in model._meta.get_fields()}
+    wanted = [model.USERNAME_FIELD, model.get_email_field_name(), "first_name", "last_name"]
+    query = Q()
+    for field in (f for f in wanted if f in names):
+        query |= Q(**{f"{field}__icontains": text})
+    found = model.objects.all()
+    if {"first_name", "last_name"} <= names:
+        # "Alice Example" as the admin reads it, across the two fields.
+        full_name = Concat("first_name", Value(" "), "last_name", output_field=CharField())
+        query |= Q(full_name__icontains=text)
+        found = found.alias(full_name=full_name)
+    # A filter is a search, not an export: enough rows for a page.
+    return list(found.filter(query).order_by(model.USERNAME_FIELD)[:100])
+
+
+def _pk(session: LiveSession) -> int | None:
+    return int(session.activity.user_id) if session.activity.user_id.isdigit() else None
+
+
+def _row(request: HttpRequest, session: LiveSession, user: Any) -> dict[str, Any]:
+    return {
+        "session": session,
+        "user": user,
+        "label": _user_label(user, session.activity.user_id),
+        "current": session.session_key == request.session.session_key,
+    }
+
+
+def _user_label(user: Any, user_id: str) -> str:
+    """How messages and pages name a user: username, and the display name when there is one."""
+    if user is None:
+        return f"user {user_id}"
+    name = user.get_full_name() if hasattr(user, "get_full_name") else ""
+    username = user.get_username()
+    return f"{username} ({name})" if name and name != username else username

@@ -11,5 +11,5 @@ class AccountsConfig(AppConfig):
 
         # The owners of what the session store carries and the hooks it runs register at
         # import; this is before any request can load a session (accounts.sessions.records).
-        from accounts.sessions import activity, lifetimes  # noqa: F401
+        from accounts.sessions import activity, lifetimes, tombstones  # noqa: F401
         from accounts.tokens import record, revoke_on_end  # noqa: F401

@@ -34,6 +34,22 @@ class OIDCIdentity(models.Model):
         return f"{self.subject} @ {self.issuer}"
 
 
+# The longest and shortest each duration of the policy may be. Ten years is far beyond any
+# sensible session, and leaves room for every date computed from it (a cookie's expiry, a
+# session's deadline) to stay inside what Python's datetime and the database can hold: a policy of
+# 3,000,000 days put the cookie's expiry past the year 9999 and every page answered 500. The
+# activity interval and the refresh skew are precisions, not lifetimes: a day is plenty.
+LIFETIME_LIMIT = timedelta(days=3650)
+PRECISION_LIMIT = timedelta(days=1)
+POLICY_LIMITS: dict[str, tuple[timedelta, timedelta]] = {
+    "absolute_lifetime": (timedelta(seconds=1), LIFETIME_LIMIT),
+    "inactivity_timeout": (timedelta(seconds=1), LIFETIME_LIMIT),
+    "activity_interval": (timedelta(seconds=1), PRECISION_LIMIT),
+    "refresh_skew": (timedelta(0), PRECISION_LIMIT),
+    "refresh_token_lifetime": (timedelta(seconds=1), LIFETIME_LIMIT),
+}
+
+
 class SessionPolicy(models.Model):
     """How long sessions live. One row, edited in the admin; changes apply on the next request
     of every session, existing ones included (see accounts.sessions.lifetimes)."""
@@ -86,6 +102,10 @@ class SessionPolicy(models.Model):
             errors["refresh_skew"] = "Must not be negative."
         if self.refresh_token_lifetime is not None and self.refresh_token_lifetime <= timedelta(0):
             errors["refresh_token_lifetime"] = "Must be longer than zero, or empty if unknown."  # noqa: S105
+        for name, (_, longest) in POLICY_LIMITS.items():
+            value = getattr(self, name)
+            if name not in errors and value is not None and value > longest:
+                errors[name] = f"Must be at most {_days(longest)}."
         if (
             "inactivity_timeout" not in errors
             and "absolute_lifetime" not in errors
@@ -105,6 +125,10 @@ class SessionPolicy(models.Model):
             )
         if errors:
             raise ValidationError(errors)
+
+
+def _days(length: timedelta) -> str:
+    return f"{length.days} day{'s' if length.days != 1 else ''}"
 
 
 class ActiveSession(models.Model):

@@ -21,7 +21,7 @@ from accounts.sessions import lifetimes
 from accounts.sessions.activity import load_activity
 from accounts.sessions.lifetimes import session_policy
 from accounts.sessions.live import end_session_by_key, end_sessions_of, find_by_handle, sessions_of
-from accounts.sessions.timeline import WIDTH, timeline
+from accounts.sessions.timeline import WIDTH, axis_ticks, timeline
 from accounts.tokens.record import TokenRecord, load_tokens
 
 # The app's own login, whatever the project's LOGIN_URL says.
@@ -133,7 +133,14 @@ def session_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/session.html",
-        {"marks": marks, "now_x": now_x, "height": height, "width": WIDTH, "others": others},
+        {
+            "marks": marks,
+            "ticks": axis_ticks(activity, marks),
+            "now_x": now_x,
+            "height": height,
+            "width": WIDTH,
+            "others": others,
+        },
     )
 
 

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
@@ -25,6 +25,7 @@ from accounts.oidc.logout_urls import provider_logout_url
 from accounts.oidc.revocation import revoke_refresh_token
 from accounts.redirects import safe_next_path
 from accounts.sessions.advice import note_token_lifetimes
+from accounts.sessions.tombstones import take_notice
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,10 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
         store_tokens(request.session, record)
         note_token_lifetimes(record)
         logger.info("login: user %s", self.user.pk)
+        # Sent back here because an admin or another device ended the session: say so.
+        notice = take_notice(request.session)
+        if notice:
+            messages.info(request, notice)
         return HttpResponseRedirect(self.success_url)
 
     def login_failure(self) -> HttpResponse:

@@ -21,7 +21,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.conf import accounts_settings
-from accounts.models import SessionPolicy
+from accounts.models import LIFETIME_LIMIT, POLICY_LIMITS, SessionPolicy
 from accounts.sessions import records
 
 POLICY_CACHE_KEY = "session-policy"
@@ -47,7 +47,21 @@ class Policy:
             refresh_token_lifetime=(
                 row.refresh_token_lifetime.total_seconds() if row.refresh_token_lifetime else None
             ),
-        )
+        ).within_limits()
+
+    def within_limits(self) -> Policy:
+        """This policy with every duration brought inside ``POLICY_LIMITS``.
+
+        ``SessionPolicy.clean()`` refuses values outside them, but a row saved before the limits
+        existed, or written around the admin, must not put a deadline past what a date can hold:
+        that answered every request with a 500.
+        """
+        values = self.to_json()
+        for name, (shortest, longest) in POLICY_LIMITS.items():
+            if values[name] is not None:
+                low, high = shortest.total_seconds(), longest.total_seconds()
+                values[name] = min(max(float(values[name]), low), high)
+        return Policy(**values)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,15 +90,17 @@ def deadlines(created_at: float, last_activity: float, policy: Policy) -> Deadli
 
 
 def remaining_lifetime(created_at: float, last_activity: float, policy: Policy, now: float) -> int:
-    """Whole seconds left, for the cookie's max-age and the Redis keys' TTL (never below 1)."""
-    return max(1, int(deadlines(created_at, last_activity, policy).expires_at - now))
+    """Whole seconds left, for the cookie's max-age and the Redis keys' TTL (never below 1, nor
+    above the longest lifetime, so that the cookie's expiry date always exists)."""
+    left = deadlines(created_at, last_activity, policy).expires_at - now
+    return max(1, int(min(left, LIFETIME_LIMIT.total_seconds())))
 
 
 def policy_from_cache_value(value: Any) -> Policy | None:
     if isinstance(value, dict):
         try:
-            return Policy(**value)
-        except TypeError:
+            return Policy(**value).within_limits()
+        except (TypeError, ValueError):
             return None
     return None
 

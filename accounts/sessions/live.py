@@ -21,6 +21,7 @@ from accounts.sessions.activity import RECORD_NAME as ACTIVITY
 from accounts.sessions.activity import SessionActivity
 from accounts.sessions.ending import session_was_ended
 from accounts.sessions.store import SessionStore
+from accounts.sessions.tombstones import leave_tombstone
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,13 @@ def find_by_handle(sessions: list[LiveSession], handle: str) -> LiveSession | No
 
 def end_session_by_key(session_key: str, *, reason: str) -> None:
     """Delete the session, its records and index entries, then run the session-end hooks (the
-    token record's owner revokes the refresh token) and send ``session_ended``.
+    token record's owner revokes the refresh token) and send ``session_ended``. The browser that
+    held it is told why on its next login (``accounts.sessions.tombstones``).
     """
     store = SessionStore(session_key)
     held = store.records()
     store.delete()
+    leave_tombstone(session_key, reason)
     activity = held.get(ACTIVITY)
     user_id = activity.get("user_id") if isinstance(activity, dict) else None
     session_was_ended(

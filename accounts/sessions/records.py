@@ -2,7 +2,8 @@
 
 The store (``accounts.sessions.store``) is a storage engine: it fetches, moves, keeps alive and
 deletes the records named here, fetches the shared values named here in the same ``MGET`` as the
-session, and runs the hooks, without knowing what any of them mean. The owners register at
+session, and runs the hooks (on delete, and when a browser's key names no session), without
+knowing what any of them mean. The owners register at
 import (``activity`` and ``lifetimes`` here, the token record's module above), and
 ``AccountsConfig.ready()`` imports every owner, so all is in place before a request can load a
 session. A record registered later would be missing from the sessions loaded before it.
@@ -31,6 +32,10 @@ CookieAgeRule = Callable[[SessionBase, Records], int | None]
 # they were read before (from memory for the current session, from Redis for another key).
 OnDelete = Callable[[str, Records], None]
 
+# ``hook(session_key)``: runs when the key a browser sent names no session (ended, expired or
+# made up), and only then, so it may read Redis; returns values to start the fresh session with.
+OnMissing = Callable[[str], Mapping[str, Any]]
+
 
 @dataclass(frozen=True)
 class Prefetch:
@@ -47,6 +52,7 @@ _records: dict[str, None] = {}  # an ordered set
 _prefetches: dict[str, Prefetch] = {}
 _cookie_age_rules: dict[str, CookieAgeRule] = {}
 _delete_hooks: dict[str, OnDelete] = {}
+_missing_hooks: dict[str, OnMissing] = {}
 
 
 def register_record(name: str) -> None:
@@ -72,6 +78,11 @@ def register_on_delete(hook: OnDelete) -> OnDelete:
     return hook
 
 
+def register_on_missing(hook: OnMissing) -> OnMissing:
+    _missing_hooks[_path(hook)] = hook
+    return hook
+
+
 def record_names() -> tuple[str, ...]:
     return tuple(_records)
 
@@ -86,6 +97,10 @@ def cookie_age_rules() -> tuple[CookieAgeRule, ...]:
 
 def delete_hooks() -> tuple[OnDelete, ...]:
     return tuple(_delete_hooks.values())
+
+
+def missing_hooks() -> tuple[OnMissing, ...]:
+    return tuple(_missing_hooks.values())
 
 
 def _path(function: Callable[..., Any]) -> str:

@@ -140,10 +140,16 @@ class SessionStore(CacheSessionStore):
         }
         data = found.get(session_key)
         if data is None:
-            # Unknown or expired key: start afresh, as the stock backend does.
-            self._session_key = None
+            # Unknown or expired key: start afresh, as the stock backend does, with what the
+            # hooks know of the key (why it ended). Only here do they cost a round trip.
+            missing, self._session_key = self._session_key, None
             self._records = {}
-            return {}
+            fresh: dict[str, Any] = {}
+            if missing:
+                with _redis_errors_as_unavailable():
+                    for hook in registry.missing_hooks():
+                        fresh.update(hook(missing))
+            return fresh
         self._records = {name: found.get(key) for name, key in record_keys.items()}
         return data  # type: ignore[no-any-return]
 

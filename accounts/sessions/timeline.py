@@ -1,5 +1,6 @@
-"""The session timeline shown at /account/session/: each deadline, placed on an SVG axis, with a
-plain sentence saying what happens then. Pure functions of the records and the policy."""
+"""The session timeline shown at /account/session/: each deadline, placed on a logarithmic SVG
+axis labelled in time since login, with a plain sentence saying what happens then. Pure functions
+of the records and the policy."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ class TokenTimes(Protocol):
 WIDTH = 720
 LEFT = 170  # room for the labels
 ROW = 30
+AXIS = 24  # the row of tick labels under the marks
 
 
 @dataclass(frozen=True)
@@ -84,21 +86,65 @@ def timeline(
             f"last recorded activity, which is noted every {human(policy.activity_interval)}.",
         ),
     ]
-    known = [m.at for m in marks if m.at is not None]
-    start, end = min([activity.created_at, *known]), max(known)
-    span = max(end - start, 1.0)
-
-    def x(at: float) -> float:
-        # A logarithmic axis: minutes-long token lifetimes and week-long sessions both stay
-        # readable on one line.
-        share = math.log1p(max(at - start, 0.0)) / math.log1p(span)
-        return round(LEFT + (WIDTH - LEFT - 20) * share, 1)
-
+    start, span = _extent(activity, marks)
     placed = [
-        Mark(m.key, m.label, m.at, m.sentence, x(m.at) if m.at is not None else 0.0, 20 + i * ROW)
+        Mark(
+            m.key,
+            m.label,
+            m.at,
+            m.sentence,
+            _x(m.at, start, span) if m.at is not None else 0.0,
+            20 + i * ROW,
+        )
         for i, m in enumerate(marks)
     ]
-    return placed, x(now), 20 + len(marks) * ROW
+    return placed, _x(now, start, span), 20 + len(marks) * ROW + AXIS
+
+
+@dataclass(frozen=True)
+class Tick:
+    label: str
+    x: float
+
+
+# Where the axis is labelled, as time since login: on a logarithmic axis these fall roughly
+# evenly apart, from the access token's minutes to a session's weeks.
+_TICKS = (
+    ("+1 min", 60),
+    ("+10 min", 600),
+    ("+1 h", 3600),
+    ("+6 h", 6 * 3600),
+    ("+1 day", 86400),
+    ("+7 days", 7 * 86400),
+    ("+30 days", 30 * 86400),
+    ("+1 year", 365 * 86400),
+    ("+10 years", 3650 * 86400),
+)
+
+
+def axis_ticks(activity: SessionActivity, marks: list[Mark]) -> list[Tick]:
+    """The axis's labels: login, then steps of time since login that fit on it. The axis is not
+    linear, so without them a reader would take equal distances for equal times."""
+    start, span = _extent(activity, marks)
+    ticks = [Tick("login", _x(activity.created_at, start, span))]
+    for label, offset in _TICKS:
+        at = activity.created_at + offset
+        if at - start <= span:
+            ticks.append(Tick(label, _x(at, start, span)))
+    return ticks
+
+
+def _extent(activity: SessionActivity, marks: list[Mark]) -> tuple[float, float]:
+    known = [m.at for m in marks if m.at is not None]
+    start, end = min([activity.created_at, *known]), max(known)
+    return start, max(end - start, 1.0)
+
+
+def _x(at: float, start: float, span: float) -> float:
+    # A logarithmic axis: minutes-long token lifetimes and week-long sessions both stay readable
+    # on one line. The page says so and labels the axis (axis_ticks).
+    share = math.log1p(max(at - start, 0.0)) / math.log1p(span)
+    return round(LEFT + (WIDTH - LEFT - 20) * share, 1)
 
 
 def _access(record: TokenTimes | None, policy: Policy, now: float) -> Mark:

@@ -1,21 +1,20 @@
 """``manage.py session_policy``: show or set the session policy from the command line.
 
-The admin is the usual place; this is for deployment scripts and tests. Durations take a unit:
-``90s``, ``15m``, ``12h``, ``30d`` (plain numbers are seconds).
+The admin is the usual place; this is for deployment scripts and tests. Durations are written as
+in the admin (``accounts.sessions.durations``): ``90s``, ``15m``, ``12h``, ``30d``, ``1d12h``, or
+``[DD] [HH:[MM:]]ss``; plain numbers are seconds.
 """
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.models import SessionPolicy
+from accounts.sessions.durations import format_duration, parse_duration
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _FIELDS = (
     "absolute_lifetime",
     "inactivity_timeout",
@@ -23,13 +22,6 @@ _FIELDS = (
     "refresh_skew",
     "refresh_token_lifetime",
 )
-
-
-def duration(text: str) -> timedelta:
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", text.strip())
-    if not match:
-        raise CommandError(f"{text!r} is not a duration such as 90s, 15m, 12h or 30d")
-    return timedelta(seconds=float(match[1]) * _UNITS[match[2] or "s"])
 
 
 class Command(BaseCommand):
@@ -44,7 +36,10 @@ class Command(BaseCommand):
         changed = False
         for field in _FIELDS:
             if options[field] is not None:
-                setattr(policy, field, duration(options[field]))
+                try:
+                    setattr(policy, field, parse_duration(options[field]))
+                except ValueError as exc:
+                    raise CommandError(f"{field}: {exc}") from exc
                 changed = True
         if changed:
             try:
@@ -55,4 +50,5 @@ class Command(BaseCommand):
                 ) from exc
             policy.save()
         for field in _FIELDS:
-            self.stdout.write(f"{field}: {getattr(policy, field)}")
+            value = getattr(policy, field)
+            self.stdout.write(f"{field}: {format_duration(value) if value is not None else '-'}")

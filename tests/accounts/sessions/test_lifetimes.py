@@ -6,7 +6,13 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import SessionPolicy
-from accounts.sessions.lifetimes import Policy, deadlines, human_duration, remaining_lifetime
+from accounts.sessions.lifetimes import (
+    Policy,
+    deadlines,
+    human_duration,
+    policy_from_cache_value,
+    remaining_lifetime,
+)
 
 DAY = 86400.0
 POLICY = Policy(
@@ -93,3 +99,55 @@ def test_nonsense_is_refused_with_a_message_on_its_field(field, value, message):
 
 def test_sensible_values_pass():
     policy_row(refresh_token_lifetime=timedelta(days=30)).clean()
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("absolute_lifetime", timedelta(days=3_000_000), "at most 3650 days"),
+        ("absolute_lifetime", timedelta(days=999_999_999), "at most 3650 days"),
+        ("refresh_token_lifetime", timedelta(days=3651), "at most 3650 days"),
+        ("activity_interval", timedelta(days=2), "at most 1 day"),
+        ("refresh_skew", timedelta(days=2), "at most 1 day"),
+    ],
+)
+def test_durations_beyond_what_dates_can_hold_are_refused(field, value, message):
+    row = policy_row(absolute_lifetime=timedelta(days=3650), inactivity_timeout=timedelta(days=3))
+    setattr(row, field, value)
+    with pytest.raises(ValidationError) as error:
+        row.clean()
+    assert message in " ".join(error.value.message_dict[field])
+
+
+def test_the_longest_allowed_policy_passes():
+    policy_row(
+        absolute_lifetime=timedelta(days=3650),
+        inactivity_timeout=timedelta(days=3650),
+        activity_interval=timedelta(days=1),
+        refresh_skew=timedelta(days=1),
+        refresh_token_lifetime=timedelta(days=3650),
+    ).clean()
+
+
+def test_a_stored_policy_beyond_the_limits_is_read_clamped():
+    # A row saved before the limits existed, or written around the admin, must not break dates.
+    row = policy_row(
+        absolute_lifetime=timedelta(days=999_999_999),
+        inactivity_timeout=timedelta(days=3_000_000),
+        activity_interval=timedelta(days=50),
+        refresh_skew=timedelta(days=-5),
+        refresh_token_lifetime=timedelta(days=999_999_999),
+    )
+    policy = Policy.from_model(row)
+    assert policy.absolute_lifetime == policy.inactivity_timeout == 3650 * DAY
+    assert policy.refresh_token_lifetime == 3650 * DAY
+    assert policy.activity_interval == DAY
+    assert policy.refresh_skew == 0
+    cached = policy_from_cache_value({**policy.to_json(), "absolute_lifetime": 1e15})
+    assert cached is not None
+    assert cached.absolute_lifetime == 3650 * DAY
+
+
+def test_remaining_lifetime_never_exceeds_what_a_cookie_date_can_hold():
+    huge = Policy(1e15, 1e15, 60, 60, None)
+    assert remaining_lifetime(0.0, 0.0, huge, now=0.0) == int(3650 * DAY)

@@ -8,7 +8,7 @@ import pytest
 import requests
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import User
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from accounts import checks
@@ -177,10 +177,30 @@ def test_admin_form_change_ends_sessions_and_is_logged_with_values(
     entry = LogEntry.objects.get()
     assert entry.user.username == "admin"
     message = entry.get_change_message()
-    assert "Absolute lifetime: 7 days, 0:00:00 -> 1:00:00" in message
-    assert "Inactivity timeout: 1 day, 0:00:00 -> 0:30:00" in message
+    assert "Absolute lifetime: 7d -> 1h" in message
+    assert "Inactivity timeout: 1d -> 30m" in message
     assert alice.get("/account/").status_code == 302
     assert ended == ["absolute_lifetime"]
+
+
+def test_admin_form_takes_and_shows_durations_as_the_cli_writes_them(admin_client):
+    page = admin_client.get("/admin/accounts/sessionpolicy/1/change/").content.decode()
+    assert 'name="absolute_lifetime" value="7d"' in page
+    assert 'name="activity_interval" value="1m"' in page
+    assert "Write a duration, e.g. 90s, 15m, 12h, 30d or 1d12h" in page
+    form = {**POLICY_FORM, "absolute_lifetime": "30d", "inactivity_timeout": "12h"}
+    response = admin_client.post("/admin/accounts/sessionpolicy/1/change/", form)
+    assert response.status_code == 302
+    policy = SessionPolicy.objects.get(pk=1)
+    assert (policy.absolute_lifetime, policy.inactivity_timeout) == (
+        timedelta(days=30),
+        timedelta(hours=12),
+    )
+    response = admin_client.post(
+        "/admin/accounts/sessionpolicy/1/change/", {**POLICY_FORM, "refresh_skew": "a minute"}
+    )
+    errors = response.context["adminform"].form.errors
+    assert "'a minute' is not a duration: e.g. 90s, 15m, 12h, 30d" in errors["refresh_skew"][0]
 
 
 def test_admin_form_refuses_nonsense_per_field(admin_client):
@@ -261,7 +281,7 @@ def test_admin_lists_live_sessions_and_ends_all_of_a_users(
 
     session_keys = [c.cookies["sessionid"].value for c in (first, second)]
     response = admin_client.post(
-        "/admin/accounts/activesession/revoke/", {"user": user_id, "all": "1"}
+        "/admin/accounts/activesession/revoke/", {"user": user_id, "all": "1", "confirm": "yes"}
     )
     assert response.status_code == 302
     # Nothing of Alice's is left; the admin's own session is.
@@ -291,11 +311,85 @@ def test_admin_ends_one_session_by_handle(oidc_settings, admin_client, redis_cli
     listing = admin_client.get(f"/admin/accounts/activesession/?user={user_id}").content.decode()
     handles = re.findall(r'name="handle" value="([0-9a-f]+)"', listing)
     assert len(handles) == 2
-    admin_client.post(
+    # The list's button asks first, naming the user, and ends nothing yet.
+    question = admin_client.post(
         "/admin/accounts/activesession/revoke/", {"user": user_id, "handle": handles[0]}
+    )
+    assert question.status_code == 200
+    alice = User.objects.get(pk=user_id)
+    assert f"End this session of {alice.username} (Alice" in question.content.decode()
+    assert 'name="confirm" value="yes"' in question.content.decode()
+    assert [c.get("/auth/session/").json()["authenticated"] for c in (first, second)] == [
+        True,
+        True,
+    ]
+    response = admin_client.post(
+        "/admin/accounts/activesession/revoke/",
+        {"user": user_id, "handle": handles[0], "confirm": "yes"},
+        follow=True,
     )
     still = [c.get("/auth/session/").json()["authenticated"] for c in (first, second)]
     assert sorted(still) == [False, True]
+    said = [str(m) for m in response.context["messages"]]
+    assert said == [f"Ended one session of {alice.username} (Alice {alice.last_name})."]
+
+
+def test_admin_filters_sessions_by_part_of_a_username_email_or_name(
+    oidc_settings, admin_client, redis_client
+):
+    login(Client(), user_agent="AliceBrowser/1.0")
+    login(Client(), username="bob", user_agent="BobBrowser/1.0")
+    alice = User.objects.get(oidc_identities__subject="alice")
+    assert alice.username != "alice"  # made at login, such as alice-6cba550787
+    for text in ("alice", "ALI", alice.username[-6:], alice.email.upper(), alice.get_full_name()):
+        listing = admin_client.get("/admin/accounts/activesession/", {"user": text})
+        page = listing.content.decode()
+        assert "AliceBrowser/1.0" in page, text
+        assert "BobBrowser/1.0" not in page, text
+        assert 'data-testid="revoke-all"' in page, text  # one person found: "end all" offered
+    page = admin_client.get("/admin/accounts/activesession/", {"user": "nobody"}).content
+    assert "No live sessions for “nobody”" in page.decode()
+
+
+def test_admin_ending_all_of_a_users_sessions_asks_first(oidc_settings, admin_client):
+    first = Client()
+    login(first)
+    user_id = User.objects.get(oidc_identities__subject="alice").pk
+    question = admin_client.post(
+        "/admin/accounts/activesession/revoke/", {"user": user_id, "all": "1"}
+    )
+    assert "End all 1 session(s) of" in question.content.decode()
+    assert first.get("/auth/session/").json()["authenticated"] is True
+    admin_client.post(
+        "/admin/accounts/activesession/revoke/", {"user": user_id, "all": "1", "confirm": "yes"}
+    )
+    assert first.get("/auth/session/").json() == {"authenticated": False}
+
+
+def test_the_admins_own_session_is_marked_and_ending_it_logs_the_admin_out(
+    oidc_settings, admin_client
+):
+    login(Client())
+    admin = User.objects.get(username="admin")
+    listing = admin_client.get("/admin/accounts/activesession/").content.decode()
+    assert listing.count('data-testid="this-session"') == 1
+    mine = listing.split('data-testid="this-session"')[1].split("</tr>")[0]
+    assert "admin" in mine
+    assert "this session" in mine
+    handle = re.search(r'name="handle" value="([0-9a-f]+)"', mine)[1]  # type: ignore[index]
+
+    question = admin_client.post(
+        "/admin/accounts/activesession/revoke/", {"user": admin.pk, "handle": handle}
+    ).content.decode()
+    assert "This includes your own current session: you will be logged out." in question
+    response = admin_client.post(
+        "/admin/accounts/activesession/revoke/",
+        {"user": admin.pk, "handle": handle, "confirm": "yes"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login/"
+    assert admin_client.get("/auth/session/").json() == {"authenticated": False}
+    assert admin_client.get("/admin/").status_code == 302
 
 
 def test_people_without_permission_cannot_see_or_end_sessions(oidc_settings, db):
@@ -323,6 +417,10 @@ def test_the_session_page_draws_and_explains_every_deadline(alice):
     assert "noted every 1 minute" in page
     assert "<svg" in page
     assert "<script" not in page  # works without JavaScript
+    # The axis is logarithmic, and the page says so and labels it.
+    assert "it is logarithmic" in page
+    assert 'data-tick="login"' in page
+    assert 'data-tick="+7 days"' in page
 
 
 def test_users_end_their_other_sessions_but_not_someone_elses(oidc_settings, redis_client):
@@ -349,7 +447,44 @@ def test_users_end_their_other_sessions_but_not_someone_elses(oidc_settings, red
 def test_session_policy_command_shows_and_sets(capsys):
     call_command("session_policy", "--inactivity-timeout", "2h", "--activity-interval", "30s")
     out = capsys.readouterr().out
-    assert "inactivity_timeout: 2:00:00" in out
-    assert "activity_interval: 0:00:30" in out
+    assert "inactivity_timeout: 2h" in out
+    assert "activity_interval: 30s" in out
+    call_command("session_policy", "--absolute-lifetime", "1d12h", "--refresh-skew", "00:02:00")
+    out = capsys.readouterr().out
+    assert "absolute_lifetime: 1d12h" in out
+    assert "refresh_skew: 2m" in out
+    with pytest.raises(
+        CommandError, match=re.escape("refresh_skew: 'soon' is not a duration: e.g. 90s")
+    ):
+        call_command("session_policy", "--refresh-skew", "soon")
     with pytest.raises(Exception, match="inactivity_timeout"):
         call_command("session_policy", "--inactivity-timeout", "30d")
+
+
+def test_session_policy_command_refuses_durations_dates_cannot_hold():
+    with pytest.raises(CommandError, match=r"absolute_lifetime: .*at most 3650 days"):
+        call_command("session_policy", "--absolute-lifetime", "3000000d")
+    assert SessionPolicy.objects.get(pk=1).absolute_lifetime == timedelta(days=7)
+
+
+def test_admin_form_refuses_durations_dates_cannot_hold(admin_client):
+    form = {**POLICY_FORM, "absolute_lifetime": "999999999 00:00:00"}
+    response = admin_client.post("/admin/accounts/sessionpolicy/1/change/", form)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "at most 3650 days" in errors["absolute_lifetime"][0]
+
+
+def test_an_absurd_policy_stored_before_the_limits_does_not_break_pages_or_login(
+    oidc_settings, clock
+):
+    # Written around the validation, as a row from before the limits would be.
+    SessionPolicy.objects.filter(pk=1).update(
+        absolute_lifetime=timedelta(days=3_000_000), inactivity_timeout=timedelta(days=3_000_000)
+    )
+    lifetimes.load_policy()  # published to Redis, as a save would have
+    client = Client()
+    login(client)
+    for path in ("/account/", "/account/session/", "/auth/session/"):
+        assert client.get(path).status_code == 200, path
+    assert client.cookies["sessionid"]["max-age"] <= 3650 * DAY
