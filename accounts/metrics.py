@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
 from prometheus_client import Counter, Histogram
 
@@ -20,7 +20,7 @@ LOGIN_FAILURES = Counter(
 )
 LOGOUTS = Counter(
     "bff_logouts_total",
-    "Sessions ended, by reason (logout, refresh_token_rejected, inactivity_timeout, ...).",
+    "Sessions ended, by reason (accounts.signals.SESSION_END_REASONS: logged_out, ...).",
     ["reason"],
 )
 REFRESHES = Counter(
@@ -47,14 +47,8 @@ def _count_login(sender: Any, **kwargs: Any) -> None:
     LOGINS.inc()
 
 
-@receiver(user_logged_out)
-def _count_logout(sender: Any, request: Any = None, **kwargs: Any) -> None:
-    # auth.logout() also runs when this app ends a session; those are counted with their
-    # reason through session_ended, so only the user's own logout is counted here.
-    if getattr(request, "path", "").endswith("/auth/logout/"):
-        LOGOUTS.labels(reason="logout").inc()
-
-
+# Every end of a session, the user's own logout included, sends session_ended once: counting
+# there (and not also on Django's user_logged_out) counts each end once.
 @receiver(session_ended)
 def _count_session_end(sender: Any, reason: str, **kwargs: Any) -> None:
     LOGOUTS.labels(reason=reason).inc()

@@ -25,6 +25,7 @@ from accounts.oidc.logout_urls import provider_logout_url
 from accounts.oidc.revocation import revoke_refresh_token
 from accounts.redirects import safe_next_path
 from accounts.sessions.advice import note_token_lifetimes
+from accounts.sessions.ending import log_out
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 
 logger = logging.getLogger(__name__)
@@ -162,8 +163,9 @@ class LogoutView(OIDCLogoutView):  # type: ignore[misc]
             record = load_tokens(request.session) if request.user.is_authenticated else None
         except TokenRecordUnreadable:
             record = None  # nothing to hint or revoke with; logging out still works
-        # The local session is cleared first and always, whatever the provider does next.
-        auth.logout(request)
+        # The local session is cleared first and always, whatever the provider does next; the
+        # refresh token is revoked below, so no session-end hook needs to.
+        log_out(request, "logged_out")
         if record is not None and record.refresh_token:
             # Provider logout alone leaves offline_access refresh tokens valid (oidc-provider
             # keeps them, as Auth0 does): revoke ours so a copy of it is worth nothing.
