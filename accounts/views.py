@@ -17,7 +17,7 @@ from mozilla_django_oidc.views import (
     OIDCLogoutView,
 )
 
-from accounts.conf import accounts_settings
+from accounts.conf import accounts_settings, mozilla_oidc_setting
 from accounts.exceptions import LoginFailed, ProviderError, TokenRecordUnreadable
 from accounts.oidc.backend import callback_url
 from accounts.oidc.discovery import provider_metadata
@@ -41,6 +41,8 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
 
     The request carries PKCE (S256), state and nonce; mozilla-django-oidc keeps them in the session.
     """
+
+    get_settings = staticmethod(mozilla_oidc_setting)
 
     def __init__(self, **kwargs: Any) -> None:
         # mozilla reads the endpoint from settings at construction; ours comes from discovery.
@@ -84,6 +86,8 @@ def _resource_indicators() -> list[str]:
 @method_decorator(never_cache, name="dispatch")
 class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
     """``GET /auth/callback/``: every way this can go wrong ends on a page that says which."""
+
+    get_settings = staticmethod(mozilla_oidc_setting)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         states = request.session.get(STATES_KEY)
@@ -152,6 +156,8 @@ class LogoutView(OIDCLogoutView):  # type: ignore[misc]
     spent on a token about to be revoked, and a session whose lifetime ran out still reaches the
     provider's logout, so the provider's own session does not sign the user straight back in.
     """
+
+    get_settings = staticmethod(mozilla_oidc_setting)
 
     ends_the_session = True
 

@@ -14,6 +14,7 @@ from accounts.checks.admin_access import (
 from accounts.checks.configuration import (
     KNOWN_PROVIDERS,
     check_middleware_order,
+    check_mozilla_oidc_settings,
     check_oidc_client,
     check_session_engine,
     check_site_url,
@@ -32,6 +33,7 @@ __all__ = [
     "_PUBLIC_SECRETS",
     "check_cookie_flags",
     "check_middleware_order",
+    "check_mozilla_oidc_settings",
     "check_oidc_client",
     "check_password_login_throttle",
     "check_public_secrets",

@@ -13,7 +13,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
 
-from accounts.conf import accounts_settings
+from accounts.conf import MOZILLA_OIDC_SETTINGS, accounts_settings
 from accounts.protocol.presets import PRESETS
 
 KNOWN_PROVIDERS = tuple(PRESETS)
@@ -163,3 +163,20 @@ def check_middleware_order(
             )
         ]
     return []
+
+
+@register()
+def check_mozilla_oidc_settings(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The apps carry the mozilla-django-oidc values they need; say so when a project sets one
+    to something else, which would otherwise look as if it took effect."""
+    return [
+        Warning(
+            f"{name} = {getattr(settings, name)!r} is ignored: the accounts app uses {value!r}.",
+            hint=f"Remove {name} from your settings (docs/extending.md).",
+            id="accounts.W009",
+        )
+        for name, value in MOZILLA_OIDC_SETTINGS.items()
+        if hasattr(settings, name) and getattr(settings, name) != value
+    ]

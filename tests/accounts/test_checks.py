@@ -138,3 +138,29 @@ def test_e013_lifetime_middleware_missing(settings):
     messages = checks.check_middleware_order(None)
     assert ids(messages) == {"accounts.E013"}
     assert "SessionLifetimeMiddleware" in messages[0].msg
+
+
+def test_w009_a_mozilla_setting_the_apps_carry_is_ignored(settings):
+    settings.OIDC_USE_PKCE = False
+    messages = checks.check_mozilla_oidc_settings(None)
+    assert ids(messages) == {"accounts.W009"}
+    assert "OIDC_USE_PKCE" in messages[0].msg
+
+
+def test_w009_is_quiet_when_the_values_agree_or_are_unset(settings):
+    settings.OIDC_USE_PKCE = True
+    assert checks.check_mozilla_oidc_settings(None) == []
+
+
+def test_the_login_and_callback_views_carry_pkce_and_the_callback_name(settings):
+    from accounts.oidc.backend import OIDCBackend
+    from accounts.views import CallbackView, LoginView
+
+    for name in ("OIDC_USE_PKCE", "OIDC_AUTHENTICATION_CALLBACK_URL"):
+        if hasattr(settings, name):
+            delattr(settings, name)
+    for cls in (LoginView, CallbackView, OIDCBackend):
+        assert cls.get_settings("OIDC_USE_PKCE", False) is True
+        assert cls.get_settings("OIDC_AUTHENTICATION_CALLBACK_URL") == "accounts:callback"
+    # Anything else is still the project's, with mozilla's default.
+    assert LoginView.get_settings("OIDC_STATE_SIZE", 32) == 32
