@@ -82,6 +82,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.csp.nonce_context",
+                # {{ logged_in_user.name }}, .claims: who is logged in, for any template.
+                "accounts.api.logged_in_user_context",
             ],
         },
     },
