@@ -20,6 +20,7 @@ from accounts.checks.configuration import (
     check_site_url,
 )
 from accounts.checks.policy import check_session_policy_advice
+from accounts.checks.resource_server import check_resource_server
 from accounts.checks.security import (
     _PUBLIC_SECRETS,
     check_cookie_flags,
@@ -37,6 +38,7 @@ __all__ = [
     "check_oidc_client",
     "check_password_login_throttle",
     "check_public_secrets",
+    "check_resource_server",
     "check_secret_key",
     "check_session_engine",
     "check_session_policy_advice",

@@ -164,3 +164,29 @@ def test_the_login_and_callback_views_carry_pkce_and_the_callback_name(settings)
         assert cls.get_settings("OIDC_AUTHENTICATION_CALLBACK_URL") == "accounts:callback"
     # Anything else is still the project's, with mozilla's default.
     assert LoginView.get_settings("OIDC_STATE_SIZE", 32) == 32
+
+
+@pytest.fixture
+def no_audience(settings):
+    settings.OIDC_AUDIENCE = ""
+    return settings
+
+
+def test_e020_the_drf_class_without_an_audience(no_audience):
+    no_audience.REST_FRAMEWORK = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.resource_server.drf.AccessTokenAuthentication"]
+    }
+    messages = checks.check_resource_server(None)
+    assert ids(messages) == {"accounts.E020"}
+    assert "RESOURCE_SERVER_AUDIENCE" in messages[0].msg
+    no_audience.RESOURCE_SERVER_AUDIENCE = "https://api.example"
+    assert checks.check_resource_server(None) == []
+
+
+@pytest.mark.urls("tests.accounts.resource_server.token_views")
+def test_e020_a_view_that_checks_tokens_without_an_audience(no_audience):
+    assert ids(checks.check_resource_server(None)) == {"accounts.E020"}
+
+
+def test_e020_is_quiet_for_a_project_that_checks_no_tokens(no_audience):
+    assert checks.check_resource_server(None) == []
