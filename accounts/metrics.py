@@ -1,18 +1,48 @@
 """Prometheus metrics of the accounts app: logins, logouts by reason, refreshes, lock waits.
 
 Counted from the app's own signals where there is one, so the counting stays out of the code
-paths it counts. Exposed by ``config.health.metrics`` (not public by default).
+paths it counts. Exposed by ``config.health.metrics`` (not public by default); without
+prometheus-client installed nothing is counted.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from prometheus_client import Counter, Histogram
 
 from accounts.signals import session_ended, tokens_refreshed
+
+
+class _Uncounted:
+    """Stands in for a Prometheus metric when prometheus-client is not installed (it comes with
+    the ``metrics`` and ``server`` extras): a project that scrapes nothing needs no dependency
+    for it, and the code that counts stays the same."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def labels(self, *args: Any, **kwargs: Any) -> _Uncounted:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def observe(self, amount: float) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def time(self) -> Iterator[None]:
+        yield
+
+
+try:
+    from prometheus_client import Counter, Histogram
+except ImportError:
+    Counter = Histogram = _Uncounted  # type: ignore[assignment,misc]
 
 LOGINS = Counter("bff_logins_total", "Completed logins.")
 LOGIN_FAILURES = Counter(

@@ -16,6 +16,7 @@ from accounts.checks.configuration import (
     check_middleware_order,
     check_mozilla_oidc_settings,
     check_oidc_client,
+    check_session_cache_serializer,
     check_session_engine,
     check_site_url,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "check_public_secrets",
     "check_resource_server",
     "check_secret_key",
+    "check_session_cache_serializer",
     "check_session_engine",
     "check_session_policy_advice",
     "check_site_url",

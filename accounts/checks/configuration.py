@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
+from django.utils.module_loading import import_string
+from django_redis.serializers.json import JSONSerializer
 
 from accounts.conf import MOZILLA_OIDC_SETTINGS, accounts_settings
 from accounts.protocol.presets import PRESETS
@@ -179,4 +181,35 @@ def check_mozilla_oidc_settings(
         )
         for name, value in MOZILLA_OIDC_SETTINGS.items()
         if hasattr(settings, name) and getattr(settings, name) != value
+    ]
+
+
+_JSON_SERIALIZER = "django_redis.serializers.json.JSONSerializer"
+
+
+@register()
+def check_session_cache_serializer(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """django-redis pickles by default, and unpickling runs code: whoever can write to Redis
+    could then run code in every worker. The sessions and records are plain JSON values."""
+    cache: dict[str, Any] = dict(settings.CACHES.get(accounts_settings.SESSION_CACHE_ALIAS, {}))
+    if not str(cache.get("BACKEND", "")).startswith("django_redis."):
+        return []  # accounts.E009's engine needs django-redis; another backend fails elsewhere
+    options = cache.get("OPTIONS")
+    serializer = options.get("SERIALIZER") if isinstance(options, dict) else None
+    try:
+        serializer_class = import_string(serializer) if isinstance(serializer, str) else None
+    except ImportError:
+        serializer_class = None
+    if serializer_class is not None and issubclass(serializer_class, JSONSerializer):
+        return []
+    return [
+        Error(
+            f"The session cache ({accounts_settings.SESSION_CACHE_ALIAS!r}) does not serialize "
+            "with JSON.",
+            hint=f'Set "SERIALIZER": "{_JSON_SERIALIZER}" in its OPTIONS: django-redis pickles by '
+            "default, and a pickle read back from Redis can run code.",
+            id="accounts.E021",
+        )
     ]

@@ -190,3 +190,39 @@ def test_e020_a_view_that_checks_tokens_without_an_audience(no_audience):
 
 def test_e020_is_quiet_for_a_project_that_checks_no_tokens(no_audience):
     assert checks.check_resource_server(None) == []
+
+
+def test_e021_the_session_cache_must_serialize_with_json(settings):
+    caches = {alias: dict(value) for alias, value in settings.CACHES.items()}
+    alias = settings.SESSION_CACHE_ALIAS
+    caches[alias]["OPTIONS"] = {
+        k: v for k, v in caches[alias]["OPTIONS"].items() if k != "SERIALIZER"
+    }
+    settings.CACHES = caches
+    messages = checks.check_session_cache_serializer(None)
+    assert ids(messages) == {"accounts.E021"}
+    assert "JSONSerializer" in (messages[0].hint or "")
+    caches[alias]["OPTIONS"]["SERIALIZER"] = "django_redis.serializers.json.JSONSerializer"
+    assert checks.check_session_cache_serializer(None) == []
+
+
+def test_request_lines_lose_their_query_string_whatever_the_logging_config():
+    import logging
+
+    from accounts.log_filters import DropQueryStrings
+
+    server = logging.getLogger("django.server")
+    assert [f for f in server.filters if isinstance(f, DropQueryStrings)]
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Keep()
+    server.addHandler(handler)
+    try:
+        server.info('"%s" %s', "GET /auth/callback/?code=SECRET&state=s HTTP/1.1", 302)
+    finally:
+        server.removeHandler(handler)
+    assert seen == ['"GET /auth/callback/?… HTTP/1.1" 302']

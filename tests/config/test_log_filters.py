@@ -1,6 +1,6 @@
 import logging
 
-from config.log_filters import DropQueryStrings
+from accounts.log_filters import DropQueryStrings
 
 
 def test_request_lines_lose_their_query_string():
