@@ -6,33 +6,53 @@ there is none. Each exception is an ``AccountsError`` with ``status`` and ``code
 response can use as they are; a ``LoginRequired`` always carries the ``login_url`` that brings
 the user back to what they were doing.
 
-``login_required`` protects a view with this app's login. Other apps import from this module
-only (tests/proxy/test_boundaries.py holds the proxy to it).
+``with_access_token`` hands a view that token and answers for it when there is none (a page's
+visitor goes to the login, an API caller gets 401 JSON), so the view needs no try/except.
+``login_required`` protects a view with this app's login. ``get_logged_in_user`` says who is
+logged in (the display name and the public claims of the ID token), and the context processor
+``logged_in_user_context`` gives templates the same as ``logged_in_user``.
+
+Other apps import from this module only (tests/proxy/test_boundaries.py holds the proxy to it).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeAlias, overload
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject
 
 from accounts.conf import accounts_settings
-from accounts.error_pages import treat_as_api_call
-from accounts.exceptions import AccountsError, LoginRequired, TokenUnavailable
+from accounts.error_pages import error_response, treat_as_api_call
+from accounts.exceptions import (
+    AccountsError,
+    LoginRequired,
+    TokenRecordUnreadable,
+    TokenUnavailable,
+)
 from accounts.redirects import login_url_for
+from accounts.tokens.record import load_tokens
 from accounts.tokens.renewal import current_tokens, force_refresh, token_for_api
 
 __all__ = [
     "AccountsError",
+    "LoggedInUser",
     "LoginRequired",
     "TokenUnavailable",
+    "display_name",
     "get_access_token",
+    "get_logged_in_user",
+    "logged_in_user_context",
     "login_required",
     "treat_as_api_call",
+    "with_access_token",
 ]
+
+P = ParamSpec("P")
 
 
 def get_access_token(
@@ -84,20 +104,110 @@ def _access_token(
     return record.access_token
 
 
-View = Callable[..., HttpResponse]
+View: TypeAlias = Callable[Concatenate[HttpRequest, P], HttpResponse]
+TokenView: TypeAlias = Callable[Concatenate[HttpRequest, str, P], HttpResponse]
 
 
-def login_required(view: View) -> View:
+@overload
+def with_access_token(view: TokenView[P], /) -> View[P]: ...
+
+
+@overload
+def with_access_token(
+    *, audience: str | None = None, scope: str | None = None
+) -> Callable[[TokenView[P]], View[P]]: ...
+
+
+def with_access_token(
+    view: TokenView[P] | None = None,
+    /,
+    *,
+    audience: str | None = None,
+    scope: str | None = None,
+) -> View[P] | Callable[[TokenView[P]], View[P]]:
+    """Calls ``view(request, token, ...)`` with a valid access token (``get_access_token``'s,
+    for ``audience`` and ``scope`` when given); without one, answers as this app answers any
+    of its errors: a page's visitor is sent to the login and back, an API caller (Accept JSON)
+    gets ``401 {"error": "login_required", "login_url"}``, and a token the provider cannot
+    renew right now is a 503. ::
+
+        @with_access_token
+        def dashboard(request, token): ...
+
+        @with_access_token(audience="https://reports.example", scope="read:reports")
+        def reports(request, token): ...
+    """
+
+    def decorate(view: TokenView[P]) -> View[P]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            try:
+                token = get_access_token(request, audience=audience, scope=scope)
+            except AccountsError as error:
+                return error_response(request, error)
+            return view(request, token, *args, **kwargs)
+
+        return wrapper
+
+    return decorate if view is None else decorate(view)
+
+
+def login_required(view: View[P]) -> View[P]:
     """Sends a page's visitor to the OIDC login and back, and answers an API caller (Accept
     JSON) with ``401 {"error": "login_required", "login_url"}`` instead of a redirect a script
     cannot follow. Django's own ``login_required`` works too, for pages, with
     ``LOGIN_URL = "accounts:login"``."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             # Rendered as a redirect or as JSON by AccountsErrorMiddleware.
             raise LoginRequired("Please log in.", login_url=login_url_for(request))
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+@dataclass(frozen=True)
+class LoggedInUser:
+    """Who is logged in, as the ID token says: ``name`` to greet them by, and the claims that
+    ``OIDC_PUBLIC_CLAIMS`` allows pages to show (never a token)."""
+
+    name: str
+    claims: Mapping[str, Any]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def get_logged_in_user(request: HttpRequest) -> LoggedInUser | None:
+    """The request's logged-in user, or None. A user who logged in with a password (the admin's
+    break-glass accounts) has no ID token: their name is Django's, their claims empty."""
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    try:
+        record = load_tokens(request.session)
+    except TokenRecordUnreadable:
+        # The middleware ends such a session before any view runs; never fail a page over it.
+        record = None
+    claims = record.public_claims() if record else {}
+    fallback = user.get_full_name() or user.get_username()
+    return LoggedInUser(name=display_name(claims) or fallback, claims=claims)
+
+
+def display_name(claims: Mapping[str, Any]) -> str:
+    """The name to greet someone by, from ID token claims; empty if they name nobody."""
+    for name in ("name", "preferred_username", "nickname", "email", "sub"):
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def logged_in_user_context(request: HttpRequest) -> dict[str, object]:
+    """Context processor: ``logged_in_user`` is ``get_logged_in_user(request)``, looked up only
+    when a template uses it. ``{% if logged_in_user %}Hello, {{ logged_in_user.name }}``; Django's
+    own ``{{ user }}`` shows the username, which for OIDC users carries a hash to stay unique.
+    """
+    return {"logged_in_user": SimpleLazyObject(lambda: get_logged_in_user(request))}

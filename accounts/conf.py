@@ -6,6 +6,7 @@ Every default is written here once. Code never writes to ``django.conf.settings`
 from __future__ import annotations
 
 from django.conf import settings
+from mozilla_django_oidc.utils import import_from_settings
 
 from accounts.protocol.presets import Preset, preset_named
 
@@ -24,6 +25,26 @@ DEFAULT_PUBLIC_CLAIMS = (
     "locale",
     "zoneinfo",
 )
+
+
+# What mozilla-django-oidc's views and backend read from settings, as these apps need it. They
+# are not a project's to choose: the backend refuses a callback without a PKCE verifier (most
+# providers demand PKCE anyway), the nonce is checked with the ID token, and the redirect URI is
+# this app's callback. Carried here, a project that installs the apps sets none of them
+# (accounts.W009 says when one it does set is ignored).
+MOZILLA_OIDC_SETTINGS: dict[str, object] = {
+    "OIDC_USE_PKCE": True,
+    "OIDC_PKCE_CODE_CHALLENGE_METHOD": "S256",
+    "OIDC_USE_NONCE": True,
+    "OIDC_AUTHENTICATION_CALLBACK_URL": "accounts:callback",
+}
+
+
+def mozilla_oidc_setting(name: str, *default: object) -> object:
+    """``get_settings`` for the mozilla-django-oidc classes these apps subclass."""
+    if name in MOZILLA_OIDC_SETTINGS:
+        return MOZILLA_OIDC_SETTINGS[name]
+    return import_from_settings(name, *default)
 
 
 class AccountsSettings:

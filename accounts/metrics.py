@@ -1,18 +1,48 @@
 """Prometheus metrics of the accounts app: logins, logouts by reason, refreshes, lock waits.
 
 Counted from the app's own signals where there is one, so the counting stays out of the code
-paths it counts. Exposed by ``config.health.metrics`` (not public by default).
+paths it counts. Exposed by ``config.health.metrics`` (not public by default); without
+prometheus-client installed nothing is counted.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_in
 from django.dispatch import receiver
-from prometheus_client import Counter, Histogram
 
 from accounts.signals import session_ended, tokens_refreshed
+
+
+class _Uncounted:
+    """Stands in for a Prometheus metric when prometheus-client is not installed (it comes with
+    the ``metrics`` and ``server`` extras): a project that scrapes nothing needs no dependency
+    for it, and the code that counts stays the same."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def labels(self, *args: Any, **kwargs: Any) -> _Uncounted:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    def observe(self, amount: float) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def time(self) -> Iterator[None]:
+        yield
+
+
+try:
+    from prometheus_client import Counter, Histogram
+except ImportError:
+    Counter = Histogram = _Uncounted  # type: ignore[assignment,misc]
 
 LOGINS = Counter("bff_logins_total", "Completed logins.")
 LOGIN_FAILURES = Counter(
@@ -20,7 +50,7 @@ LOGIN_FAILURES = Counter(
 )
 LOGOUTS = Counter(
     "bff_logouts_total",
-    "Sessions ended, by reason (logout, refresh_token_rejected, inactivity_timeout, ...).",
+    "Sessions ended, by reason (accounts.signals.SESSION_END_REASONS: logged_out, ...).",
     ["reason"],
 )
 REFRESHES = Counter(
@@ -47,14 +77,8 @@ def _count_login(sender: Any, **kwargs: Any) -> None:
     LOGINS.inc()
 
 
-@receiver(user_logged_out)
-def _count_logout(sender: Any, request: Any = None, **kwargs: Any) -> None:
-    # auth.logout() also runs when this app ends a session; those are counted with their
-    # reason through session_ended, so only the user's own logout is counted here.
-    if getattr(request, "path", "").endswith("/auth/logout/"):
-        LOGOUTS.labels(reason="logout").inc()
-
-
+# Every end of a session, the user's own logout included, sends session_ended once: counting
+# there (and not also on Django's user_logged_out) counts each end once.
 @receiver(session_ended)
 def _count_session_end(sender: Any, reason: str, **kwargs: Any) -> None:
     LOGOUTS.labels(reason=reason).inc()

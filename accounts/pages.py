@@ -17,6 +17,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.api import display_name
 from accounts.sessions import lifetimes
 from accounts.sessions.activity import load_activity
 from accounts.sessions.lifetimes import session_policy
@@ -40,14 +41,6 @@ def current_record(request: HttpRequest) -> TokenRecord | None:
     return load_tokens(request.session)
 
 
-def display_name(claims: dict[str, Any]) -> str:
-    for name in ("name", "preferred_username", "nickname", "email", "sub"):
-        value = claims.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return "you"
-
-
 @require_GET
 @never_cache
 @login_required(login_url=LOGIN)
@@ -60,7 +53,7 @@ def account(request: HttpRequest) -> HttpResponse:
         "accounts/account.html",
         {
             "claims": [(name, _shown(value)) for name, value in sorted(claims.items())],
-            "display_name": display_name(claims),
+            "display_name": display_name(claims) or "you",
             "access_token_expires": _datetime(record.access_token_expires_at if record else None),
             "id_token_expires": _datetime(record.id_token_expires_at if record else None),
             "has_refresh_token": bool(record and record.refresh_token),

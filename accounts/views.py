@@ -17,14 +17,14 @@ from mozilla_django_oidc.views import (
     OIDCLogoutView,
 )
 
-from accounts.conf import accounts_settings
+from accounts.conf import accounts_settings, mozilla_oidc_setting
 from accounts.exceptions import LoginFailed, ProviderError, TokenRecordUnreadable
 from accounts.oidc.backend import callback_url
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.logout_urls import provider_logout_url
-from accounts.oidc.revocation import revoke_refresh_token
 from accounts.redirects import safe_next_path
 from accounts.sessions.advice import note_token_lifetimes
+from accounts.sessions.ending import log_out
 from accounts.sessions.tombstones import take_notice
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 
@@ -41,6 +41,8 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
 
     The request carries PKCE (S256), state and nonce; mozilla-django-oidc keeps them in the session.
     """
+
+    get_settings = staticmethod(mozilla_oidc_setting)
 
     def __init__(self, **kwargs: Any) -> None:
         # mozilla reads the endpoint from settings at construction; ours comes from discovery.
@@ -84,6 +86,8 @@ def _resource_indicators() -> list[str]:
 @method_decorator(never_cache, name="dispatch")
 class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
     """``GET /auth/callback/``: every way this can go wrong ends on a page that says which."""
+
+    get_settings = staticmethod(mozilla_oidc_setting)
 
     def get(self, request: HttpRequest) -> HttpResponse:
         states = request.session.get(STATES_KEY)
@@ -157,6 +161,8 @@ class LogoutView(OIDCLogoutView):  # type: ignore[misc]
     provider's logout, so the provider's own session does not sign the user straight back in.
     """
 
+    get_settings = staticmethod(mozilla_oidc_setting)
+
     ends_the_session = True
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -167,12 +173,11 @@ class LogoutView(OIDCLogoutView):  # type: ignore[misc]
             record = load_tokens(request.session) if request.user.is_authenticated else None
         except TokenRecordUnreadable:
             record = None  # nothing to hint or revoke with; logging out still works
-        # The local session is cleared first and always, whatever the provider does next.
-        auth.logout(request)
-        if record is not None and record.refresh_token:
-            # Provider logout alone leaves offline_access refresh tokens valid (oidc-provider
-            # keeps them, as Auth0 does): revoke ours so a copy of it is worth nothing.
-            revoke_refresh_token(record.refresh_token)
+        # The local session is cleared first and always, whatever the provider does next. Its
+        # refresh token is revoked by the session-end hook (accounts.tokens.revoke_on_end):
+        # provider logout alone leaves offline_access refresh tokens valid (oidc-provider keeps
+        # them, as Auth0 does), and a copy of one must be worth nothing.
+        log_out(request, "logged_out")
         # Also without a record (the session had already ended here): the provider's session
         # may be alive, and only its logout ends it.
         return HttpResponseRedirect(provider_logout_url(record) or "/")

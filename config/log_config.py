@@ -1,5 +1,5 @@
 """The site's logging: one console handler, plain or JSON lines, with the filters that keep
-secrets and noise out of it (``config.log_filters``)."""
+secrets and noise out of it (``accounts.log_filters``, ``config.log_filters``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def logging_config(*, level: str, json: bool) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {
-            "drop_query_strings": {"()": "config.log_filters.DropQueryStrings"},
+            "drop_query_strings": {"()": "accounts.log_filters.DropQueryStrings"},
             "suspicious_requests_as_warnings": {
                 "()": "config.log_filters.SuspiciousRequestsAsWarnings"
             },

@@ -82,6 +82,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.csp.nonce_context",
+                # {{ logged_in_user.name }}, .claims: who is logged in, for any template.
+                "accounts.api.logged_in_user_context",
             ],
         },
     },
@@ -251,15 +253,6 @@ OIDC_PROVIDER_DISPLAY_NAME = env_str("OIDC_PROVIDER_DISPLAY_NAME")
 
 # Fernet keys for the token record at rest; the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")
-
-# mozilla-django-oidc reads these names inside the views we subclass.
-OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
-OIDC_RP_CLIENT_SECRET = OIDC_CLIENT_SECRET
-OIDC_RP_SIGN_ALGO = "RS256"
-OIDC_USE_PKCE = True
-OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
-OIDC_USE_NONCE = True
-OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:callback"
 
 # --- Operations ----------------------------------------------------------------------------
 # /metrics answers only with this bearer token; unset, it answers 404.

@@ -1,5 +1,5 @@
 """This site's own pages. The accounts and proxy apps bring theirs; the home page is the
-project's, and shows how a page uses them."""
+project's, and shows how a page uses them: through ``accounts.api`` only, as any project would."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
-
-from accounts.pages import current_record, display_name
 
 # What a provider appends when it sends the browser back after logout (RP-initiated logout
 # echoes ``state``; RFC 9207 providers add ``iss``): nothing the page reads.
@@ -20,9 +18,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.GET and set(request.GET) <= _LOGOUT_RETURN_PARAMETERS:
         # Back from the provider's logout: show a clean address, not the provider's state.
         return HttpResponseRedirect("/")
-    record = current_record(request)
-    name = display_name(record.public_claims()) if record else None
-    return render(request, "home.html", {"record": record, "display_name": name})
+    # Who is logged in comes from accounts.api's context processor (``logged_in_user``).
+    return render(request, "home.html")
 
 
 # A small mark for the browser tab. Browsers ask for /favicon.ico on every page (the admin's

@@ -1,8 +1,35 @@
-"""Prometheus metrics of the proxy: calls by upstream and status, and how long upstreams take."""
+"""Prometheus metrics of the proxy: calls by upstream and status, and how long upstreams take.
+
+Without prometheus-client installed nothing is counted."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+
+class _Uncounted:
+    """Stands in for a metric when prometheus-client (the ``metrics`` extra) is not installed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def labels(self, *args: Any, **kwargs: Any) -> _Uncounted:
+        return self
+
+    def inc(self, amount: float = 1) -> None:
+        pass
+
+    @contextlib.contextmanager
+    def time(self) -> Iterator[None]:
+        yield
+
+
+try:
+    from prometheus_client import Counter, Histogram
+except ImportError:
+    Counter = Histogram = _Uncounted  # type: ignore[assignment,misc]
 
 PROXIED = Counter(
     "bff_proxy_requests_total",

@@ -1,101 +1,37 @@
-"""accounts and proxy install from this repository into another Django project and work there:
-built and installed with pip into a throwaway directory, used by a project made with
-startproject, with the repository itself out of the import path."""
+"""accounts and proxy install into another Django project and work there, as docs/extending.md
+tells a developer to do it: a wheel built from this repository, installed into a throwaway
+directory, used by a project made with startproject and given exactly the settings and URLs the
+docs show, with the repository itself out of the import path. Then a real login through the
+local provider, a call through the proxy and a logout; and a consuming project's strict mypy
+sees the public API's types."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
+import requests
+
+from tests.proxy.servers import EchoServer
+from tests.stack import (
+    TOKEN_KEY,
+    Process,
+    Provider,
+    forms_of,
+    free_port,
+    sign_in_at_provider,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.integration
-
-SETTINGS = textwrap.dedent(
-    """
-    INSTALLED_APPS += ["accounts", "proxy", "axes"]
-    MIDDLEWARE.insert(
-        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-        "accounts.middleware.SessionLifetimeMiddleware",
-    )
-    MIDDLEWARE.insert(
-        MIDDLEWARE.index("accounts.middleware.SessionLifetimeMiddleware") + 1,
-        "accounts.middleware.TokenRefreshMiddleware",
-    )
-    MIDDLEWARE.append("accounts.middleware.AccountsErrorMiddleware")
-    MIDDLEWARE.append("axes.middleware.AxesMiddleware")
-    AUTHENTICATION_BACKENDS = [
-        "axes.backends.AxesStandaloneBackend",
-        "accounts.oidc.backend.OIDCBackend",
-        "accounts.admin_access.password_login.PasswordBackend",
-    ]
-    AXES_HANDLER = "accounts.admin_access.lockout.PasswordLoginHandler"
-    AXES_LOCKOUT_CALLABLE = "accounts.admin_access.lockout.lockout_response"
-    AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-    AXES_FAILURE_LIMIT = 5
-    from datetime import timedelta
-    AXES_COOLOFF_TIME = timedelta(minutes=15)
-    SESSION_ENGINE = "accounts.sessions.store"
-    SESSION_CACHE_ALIAS = "sessions"
-    REDIS_KEY_PREFIX = "throwaway"
-    CACHES = {
-        alias: {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": "REDIS_URL",
-            "KEY_PREFIX": "throwaway",
-            "OPTIONS": {"SERIALIZER": "django_redis.serializers.json.JSONSerializer"},
-        }
-        for alias in ("default", "sessions")
-    }
-    SITE_URL = "http://testserver"
-    ALLOWED_HOSTS = ["testserver"]
-    OIDC_ISSUER = "https://login.example.com"
-    OIDC_CLIENT_ID = "throwaway"
-    OIDC_CLIENT_SECRET = "throwaway-secret"
-    OIDC_RP_CLIENT_ID = OIDC_CLIENT_ID
-    OIDC_USE_PKCE = True
-    TOKEN_ENCRYPTION_KEYS = ["n2s3pKxS9QwFBoQ3rR5Hc1k0H0rHkGkUqM3Gk7Vh4dA="]
-    PROXY_UPSTREAMS = {"api": {"url": "https://api.example.com"}}
-    """
-)
-
-URLS = textwrap.dedent(
-    """
-    from django.contrib import admin
-    from django.urls import include, path
-
-    urlpatterns = [
-        path("admin/", admin.site.urls),
-        path("", include("accounts.urls")),
-        path("", include("proxy.urls")),
-    ]
-    """
-)
-
-EXERCISE = textwrap.dedent(
-    """
-    import accounts, proxy
-    from django.test import Client
-    print("accounts from", accounts.__file__)
-    client = Client()
-    print("session", client.get("/auth/session/").content.decode())
-    print("account", client.get("/account/")["Location"])
-    print("proxy", client.get("/api/proxy/api/x", HTTP_X_CSRF="1").status_code)
-    print("logout page", client.get("/auth/logout/").status_code)
-    from django.contrib.auth.models import User
-    User.objects.create_superuser("root", "", "right-password")
-    tries = [
-        client.post("/admin/login/", {"username": "root", "password": p}).status_code
-        for p in ["wrong"] * 5 + ["right-password"]
-    ]
-    print("password tries", tries)
-    print("provider link", 'href="/auth/login/?next=/admin/"' in client.get("/admin/login/").text)
-    """
-)
 
 
 def run(args, cwd, env):
@@ -104,51 +40,220 @@ def run(args, cwd, env):
     return result.stdout
 
 
-def test_the_apps_install_into_a_throwaway_project(tmp_path, redis_client):
+def documented_blocks() -> tuple[str, str]:
+    """The settings block and the URLs of docs/extending.md's "Use the apps in another
+    project", as a developer would copy them."""
+    docs = (ROOT / "docs" / "extending.md").read_text()
+    section = docs.split("## Use the apps in another project", 1)[1].split("\n## ", 1)[0]
+    settings_block, urls_block = re.findall(r"```python\n(.*?)```", section, re.DOTALL)[:2]
+    return settings_block, urls_block
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory):
     # Built from a copy of what the distribution contains, so the build leaves nothing behind
     # in the checkout.
-    source = tmp_path / "source"
+    work = tmp_path_factory.mktemp("wheel")
+    source = work / "source"
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "accounts", "proxy"):
         copy = shutil.copytree if (ROOT / name).is_dir() else shutil.copy
         copy(ROOT / name, source / name)
-    target = tmp_path / "installed"
     run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(work), str(source)],
+        cwd=work,
+        env=os.environ,
+    )
+    [built] = work.glob("oidc_bff-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def installed(wheel, tmp_path_factory):
+    target = tmp_path_factory.mktemp("installed")
+    run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), wheel],
+        cwd=target,
+        env=os.environ,
+    )
+    return target
+
+
+def env_using(installed, **values):
+    # The dependencies come from this environment; the apps only from the installed copy.
+    deps = next(p for p in sys.path if p.endswith("site-packages"))
+    return {"PATH": os.environ["PATH"], "PYTHONPATH": f"{installed}{os.pathsep}{deps}", **values}
+
+
+def test_the_wheel_is_a_library(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        fields = archive.read(metadata).decode()
+    assert {"accounts/py.typed", "proxy/py.typed"} <= names
+    assert "accounts/templates/accounts/layout.html" in names
+    assert not any(n.startswith("config/") for n in names)  # the project's own glue stays out
+    assert "License-Expression: MIT" in fields
+    always = [
+        line.split(": ", 1)[1]
+        for line in fields.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    ]
+    assert not [
+        r for r in always if r.startswith(("gunicorn", "prometheus", "djangorestframework"))
+    ]
+    extras = {line.split(": ", 1)[1] for line in fields.splitlines() if "Provides-Extra" in line}
+    assert {"server", "metrics", "drf"} <= extras
+
+
+def test_a_fresh_project_with_the_documented_settings_logs_in_for_real(
+    installed, tmp_path, redis_client
+):
+    settings_block, urls_block = documented_blocks()
+    port = free_port()
+    site = f"http://127.0.0.1:{port}"
+    provider = Provider([f"{site}/auth/callback/"], [f"{site}/"]).start()
+    upstream = EchoServer().start()
+    env = env_using(
+        installed,
+        SITE_URL=site,
+        REDIS_URL=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
+        OIDC_ISSUER=provider.issuer,
+        OIDC_CLIENT_ID=provider.client_id,
+        OIDC_CLIENT_SECRET=provider.client_secret,
+        TOKEN_ENCRYPTION_KEYS=TOKEN_KEY,
+        PROXY_UPSTREAMS=f'{{"api": {{"url": "{upstream.url}", "auth": "required"}}}}',
+    )
+    run([sys.executable, "-m", "django", "startproject", "mysite"], cwd=tmp_path, env=env)
+    project = tmp_path / "mysite"
+    settings_file = project / "mysite" / "settings.py"
+    settings_file.write_text(settings_file.read_text() + "\n" + settings_block)
+    (project / "mysite" / "urls.py").write_text(urls_block)
+
+    out = run([sys.executable, "manage.py", "check", "--fail-level", "WARNING"], project, env)
+    assert out.strip().splitlines()[-1] == "System check identified no issues (0 silenced).", out
+    run([sys.executable, "manage.py", "migrate", "-v0"], project, env)
+    server = Process(
+        f"fresh-project-{port}",
+        [
+            sys.executable,
+            str(project / "manage.py"),
+            "runserver",
+            "--noreload",
+            f"127.0.0.1:{port}",
+        ],
+        env,
+    )
+    try:
+        wait_until(lambda: _answers(f"{site}/auth/session/"), 30, "runserver", server.log)
+        browser = requests.Session()
+
+        start = browser.get(f"{site}/auth/login/?next=/account/", allow_redirects=False)
+        assert start.status_code == 302, start.text[:500]
+        assert "code_challenge_method=S256" in start.headers["Location"]
+        callback = sign_in_at_provider(
+            requests.Session(), start.headers["Location"], "alice", stop_at=f"{site}/auth/"
+        )
+        back = browser.get(callback, allow_redirects=False)
+        assert (back.status_code, back.headers["Location"]) == (302, "/account/"), back.text[:500]
+        assert "Alice" in browser.get(f"{site}/account/").text
+        assert browser.get(f"{site}/auth/session/").json()["authenticated"] is True
+
+        proxied = browser.get(f"{site}/api/proxy/api/notes", headers={"X-CSRF": "1"})
+        assert proxied.status_code == 200, proxied.text[:500]
+        assert upstream.arrivals[-1].bearer  # the proxy added the user's token
+
+        confirm = browser.get(f"{site}/auth/logout/")
+        form = next(f for f in forms_of(confirm.text) if "csrfmiddlewaretoken" in f["fields"])
+        out_ = browser.post(
+            urljoin(confirm.url, form["action"]), data=form["fields"], allow_redirects=False
+        )
+        assert out_.status_code == 302, out_.text[:500]
+        assert out_.headers["Location"].startswith(provider.issuer)
+        assert browser.get(f"{site}/auth/session/").json() == {"authenticated": False}
+    finally:
+        server.stop()
+        upstream.stop()
+        provider.stop()
+    log = server.log()
+    # runserver's request line for the callback, without the authorization code.
+    assert "GET /auth/callback/?… HTTP/1.1" in log
+    assert "code=" not in log
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+CONSUMER = textwrap.dedent(
+    """
+    from django.http import HttpRequest, HttpResponse
+
+    from accounts.api import LoggedInUser, get_access_token, get_logged_in_user, with_access_token
+
+
+    def header(request: HttpRequest) -> str:
+        return "Bearer " + get_access_token(request, audience="https://reports.example")
+
+
+    @with_access_token
+    def dashboard(request: HttpRequest, token: str, page: int) -> HttpResponse:
+        return HttpResponse(f"{page}: {len(token)}")
+
+
+    def greeting(request: HttpRequest) -> str:
+        user: LoggedInUser | None = get_logged_in_user(request)
+        return user.name if user else "Welcome"
+
+
+    dashboard(HttpRequest(), page=2)
+    wrong: int = get_access_token(HttpRequest())
+    dashboard(HttpRequest(), page="two")
+    """
+)
+
+
+def test_a_consuming_projects_strict_mypy_sees_the_public_api_typed(installed, tmp_path):
+    (tmp_path / "consumer.py").write_text(CONSUMER)
+    result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(source),
+            "mypy",
+            "--strict",
+            "--cache-dir",
+            str(tmp_path / ".mypy"),
+            "consumer.py",
         ],
         cwd=tmp_path,
-        env=os.environ,
+        env=env_using(installed, HOME=str(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
-    assert (target / "accounts" / "templates" / "accounts" / "layout.html").exists()
-    assert not (target / "config").exists()  # the project's own glue is not shipped
+    errors = [line for line in result.stdout.splitlines() if ": error:" in line]
+    # Exactly the two mistakes: with the API seen as Any, mypy would find neither.
+    assert len(errors) == 2, result.stdout + result.stderr
+    assert 'expression has type "str", variable has type "int"' in errors[0]
+    assert 'Argument "page" to "dashboard" has incompatible type "str"' in errors[1]
 
-    # The dependencies come from this environment; the apps only from the installed copy.
-    deps = next(p for p in sys.path if p.endswith("site-packages"))
-    env = {"PATH": os.environ["PATH"], "PYTHONPATH": f"{target}{os.pathsep}{deps}"}
-    run([sys.executable, "-m", "django", "startproject", "throwaway"], cwd=tmp_path, env=env)
-    project = tmp_path / "throwaway"
-    settings_file = project / "throwaway" / "settings.py"
-    redis_url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    settings_file.write_text(settings_file.read_text() + SETTINGS.replace("REDIS_URL", redis_url))
-    (project / "throwaway" / "urls.py").write_text(URLS)
 
-    out = run([sys.executable, "manage.py", "check", "--fail-level", "ERROR"], project, env)
-    assert out.strip().splitlines()[-1] == "System check identified no issues (0 silenced).", out
-    run([sys.executable, "manage.py", "migrate", "-v0"], project, env)
-    out = run([sys.executable, "manage.py", "shell", "-c", EXERCISE], project, env)
-    assert f"accounts from {target}" in out
-    assert 'session {"authenticated": false}' in out
-    assert "account /auth/login/?next=/account/" in out
-    assert "proxy 401" in out
-    assert "logout page 200" in out
-    assert "password tries [200, 200, 200, 200, 429, 429]" in out
-    assert "provider link True" in out
+def test_without_prometheus_client_the_apps_count_nothing_and_work():
+    script = textwrap.dedent(
+        """
+        import sys
+        sys.modules["prometheus_client"] = None  # as if the metrics extra were not installed
+        from accounts.metrics import LOGOUTS, REFRESH_SECONDS
+        from proxy.metrics import PROXIED, UPSTREAM_SECONDS
+        LOGOUTS.labels(reason="logged_out").inc()
+        PROXIED.labels(upstream="api", status="200").inc()
+        with REFRESH_SECONDS.time(), UPSTREAM_SECONDS.labels(upstream="api").time():
+            pass
+        print("counted nothing")
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    assert run([sys.executable, "-c", script], cwd=ROOT, env=env).strip() == "counted nothing"

@@ -14,11 +14,14 @@ from accounts.checks.admin_access import (
 from accounts.checks.configuration import (
     KNOWN_PROVIDERS,
     check_middleware_order,
+    check_mozilla_oidc_settings,
     check_oidc_client,
+    check_session_cache_serializer,
     check_session_engine,
     check_site_url,
 )
 from accounts.checks.policy import check_session_policy_advice
+from accounts.checks.resource_server import check_resource_server
 from accounts.checks.security import (
     _PUBLIC_SECRETS,
     check_cookie_flags,
@@ -32,10 +35,13 @@ __all__ = [
     "_PUBLIC_SECRETS",
     "check_cookie_flags",
     "check_middleware_order",
+    "check_mozilla_oidc_settings",
     "check_oidc_client",
     "check_password_login_throttle",
     "check_public_secrets",
+    "check_resource_server",
     "check_secret_key",
+    "check_session_cache_serializer",
     "check_session_engine",
     "check_session_policy_advice",
     "check_site_url",

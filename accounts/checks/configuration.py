@@ -12,8 +12,10 @@ from urllib.parse import urlsplit
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning, register
+from django.utils.module_loading import import_string
+from django_redis.serializers.json import JSONSerializer
 
-from accounts.conf import accounts_settings
+from accounts.conf import MOZILLA_OIDC_SETTINGS, accounts_settings
 from accounts.protocol.presets import PRESETS
 
 KNOWN_PROVIDERS = tuple(PRESETS)
@@ -163,3 +165,51 @@ def check_middleware_order(
             )
         ]
     return []
+
+
+@register()
+def check_mozilla_oidc_settings(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The apps carry the mozilla-django-oidc values they need; say so when a project sets one
+    to something else, which would otherwise look as if it took effect."""
+    return [
+        Warning(
+            f"{name} = {getattr(settings, name)!r} is ignored: the accounts app uses {value!r}.",
+            hint=f"Remove {name} from your settings (docs/extending.md).",
+            id="accounts.W009",
+        )
+        for name, value in MOZILLA_OIDC_SETTINGS.items()
+        if hasattr(settings, name) and getattr(settings, name) != value
+    ]
+
+
+_JSON_SERIALIZER = "django_redis.serializers.json.JSONSerializer"
+
+
+@register()
+def check_session_cache_serializer(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """django-redis pickles by default, and unpickling runs code: whoever can write to Redis
+    could then run code in every worker. The sessions and records are plain JSON values."""
+    cache: dict[str, Any] = dict(settings.CACHES.get(accounts_settings.SESSION_CACHE_ALIAS, {}))
+    if not str(cache.get("BACKEND", "")).startswith("django_redis."):
+        return []  # accounts.E009's engine needs django-redis; another backend fails elsewhere
+    options = cache.get("OPTIONS")
+    serializer = options.get("SERIALIZER") if isinstance(options, dict) else None
+    try:
+        serializer_class = import_string(serializer) if isinstance(serializer, str) else None
+    except ImportError:
+        serializer_class = None
+    if serializer_class is not None and issubclass(serializer_class, JSONSerializer):
+        return []
+    return [
+        Error(
+            f"The session cache ({accounts_settings.SESSION_CACHE_ALIAS!r}) does not serialize "
+            "with JSON.",
+            hint=f'Set "SERIALIZER": "{_JSON_SERIALIZER}" in its OPTIONS: django-redis pickles by '
+            "default, and a pickle read back from Redis can run code.",
+            id="accounts.E021",
+        )
+    ]

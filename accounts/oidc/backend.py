@@ -24,7 +24,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from accounts.conf import accounts_settings
+from accounts.conf import accounts_settings, mozilla_oidc_setting
 from accounts.exceptions import LoginFailed
 from accounts.models import OIDCIdentity
 from accounts.oidc.discovery import provider_metadata
@@ -54,6 +54,8 @@ def client_credentials() -> tuple[str, str]:
 
 
 class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
+    get_settings = staticmethod(mozilla_oidc_setting)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # mozilla's __init__ insists on hand-configured endpoints; ours come from discovery.
         ModelBackend.__init__(self, *args, **kwargs)

@@ -21,6 +21,7 @@ from accounts.resource_server.errors import (
     AccessTokenError,
     InsufficientScope,
     KeyUnavailable,
+    NotConfigured,
     TokenMissing,
 )
 from accounts.resource_server.validator import AccessTokenValidator
@@ -34,6 +35,7 @@ __all__ = [
     "AccessTokenValidator",
     "InsufficientScope",
     "KeyUnavailable",
+    "NotConfigured",
     "TokenMissing",
     "ViewFunc",
     "bearer_token",

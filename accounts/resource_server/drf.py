@@ -1,6 +1,8 @@
-"""Django REST framework authentication with bearer access tokens, for your own API.
+"""Django REST framework authentication with bearer access tokens, and a scope permission, for
+your own API.
 
-Only this module imports ``rest_framework``; the rest of the project works without it. ::
+Only this module imports ``rest_framework``; the rest of the project works without it
+(``pip install "oidc-bff[drf]"``). ::
 
     REST_FRAMEWORK = {
         "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -8,22 +10,39 @@ Only this module imports ``rest_framework``; the rest of the project works witho
         ],
     }
 
+    class Notes(APIView):
+        permission_classes = [HasScopes]
+        required_scopes = ["read:notes"]
+
 ``request.user`` is then a ``TokenUser`` (not a database user: the API trusts the token, not a
-local account) and ``request.auth`` the token's claims.
+local account) and ``request.auth`` the token's claims. Refusals are RFC 6750's: 401 with
+``WWW-Authenticate: Bearer error="invalid_token"`` for a bad token (a bare ``Bearer`` challenge
+when there was none), 403 with ``error="insufficient_scope"`` and the scopes needed, 503 when the
+token cannot be checked (keys unreachable, no issuer or audience configured).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from accounts.resource_server.bearer import bearer_token, token_scopes
 from accounts.resource_server.conf import validator_from_settings
-from accounts.resource_server.errors import AccessTokenError, TokenMissing
+from accounts.resource_server.errors import (
+    AccessTokenError,
+    InsufficientScope,
+    TokenMissing,
+)
 from accounts.resource_server.validator import AccessTokenValidator
+
+# Where authenticate() leaves its refusal for authenticate_header(), which DRF calls with the
+# same request to make the 401's challenge.
+_REFUSAL = "_access_token_refusal"
 
 
 class TokenUser:
@@ -46,6 +65,24 @@ class TokenUser:
         return self.sub
 
 
+class TokenNotCheckable(exceptions.APIException):  # type: ignore[misc]
+    """503: the token could not be checked (keys unreachable, the API not configured)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "temporarily_unavailable"
+
+
+class ScopeMissing(exceptions.PermissionDenied):  # type: ignore[misc]
+    """403 with the ``insufficient_scope`` challenge: DRF's exception handler sends any
+    exception's ``auth_header`` as ``WWW-Authenticate``."""
+
+    default_code = "insufficient_scope"
+
+    def __init__(self, refusal: InsufficientScope) -> None:
+        super().__init__(refusal.description, code="insufficient_scope")
+        self.auth_header = refusal.www_authenticate()
+
+
 class AccessTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
     """Accepts ``Authorization: Bearer <JWT access token>``; a request without one is left to
     the other authentication classes (and then to the permission classes)."""
@@ -59,10 +96,52 @@ class AccessTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
             return None
         try:
             claims = (self.validator or validator_from_settings()).validate(token)
-        except AccessTokenError as error:
-            raise exceptions.AuthenticationFailed(error.description) from error
+        except AccessTokenError as refusal:
+            if refusal.status != status.HTTP_401_UNAUTHORIZED:
+                raise TokenNotCheckable(refusal.description) from refusal
+            setattr(request, _REFUSAL, refusal)
+            raise exceptions.AuthenticationFailed(refusal.description) from refusal
         return TokenUser(claims), claims
 
     def authenticate_header(self, request: Request) -> str:
-        # Makes DRF answer 401 (not 403) with this challenge when authentication fails.
-        return 'Bearer realm="api"'
+        # Makes DRF answer 401 (not 403) with this challenge: the refusal's own when a token was
+        # refused, else RFC 6750's bare one (no error code when no token was sent).
+        refusal: AccessTokenError = getattr(request, _REFUSAL, TokenMissing(""))
+        return refusal.www_authenticate()
+
+
+class HasScopes(BasePermission):  # type: ignore[misc]
+    """Lets a request through when its access token grants every scope the view names in
+    ``required_scopes``; else 403 ``insufficient_scope`` (RFC 6750 section 3.1). A request that
+    no access token authenticated is refused as ``IsAuthenticated`` refuses it (401).
+
+    ``HasScopes.require("write:notes")`` makes a permission with its own scopes, for a view whose
+    methods need different ones: ``permission_classes = [HasScopes.require("write:notes")]``.
+    """
+
+    scopes: tuple[str, ...] = ()
+
+    @classmethod
+    def require(cls, *scopes: str) -> type[HasScopes]:
+        return type(f"HasScopes_{'_'.join(scopes)}", (cls,), {"scopes": scopes})
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not isinstance(user, TokenUser):
+            return False  # DRF answers 401 with the authenticator's challenge
+        required = self.scopes or tuple(_scopes_of(view))
+        missing = set(required) - user.scopes
+        if missing:
+            raise ScopeMissing(
+                InsufficientScope(
+                    f"The token lacks the scope {' '.join(sorted(missing))}.", required=required
+                )
+            )
+        return True
+
+
+def _scopes_of(view: Any) -> Iterable[str]:
+    scopes = getattr(view, "required_scopes", None)
+    if scopes is None:
+        raise TypeError(f"{type(view).__name__} uses HasScopes but names no required_scopes")
+    return (scopes,) if isinstance(scopes, str) else tuple(scopes)

@@ -49,3 +49,12 @@ class KeyUnavailable(AccessTokenError):
 
     status = 503
     error = "temporarily_unavailable"
+
+
+class NotConfigured(AccessTokenError):
+    """The API has no issuer or audience to check tokens against (``RESOURCE_SERVER_*``): the
+    token cannot be checked, so it is refused, as when the keys cannot be fetched. The system
+    check ``accounts.E020`` names the setting before any request comes."""
+
+    status = 503
+    error = "temporarily_unavailable"

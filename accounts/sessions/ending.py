@@ -1,9 +1,10 @@
 """Ending a session on purpose: one place for the log line, the ``session_ended`` signal and the
 hooks that the owners of its records register (the token owner revokes the refresh token).
 
-A session ends either in its own request (``end_session``: a lifetime ran out, the refresh token
-was rejected, the token record is unreadable), which logs the user out and raises the
-``SessionEnded`` the middleware renders, or from outside (``accounts.sessions.live``: the admin,
+Every end goes through here, so ``session_ended`` is sent once for each. A session ends either in
+its own request: the user's logout (``log_out``), or a lifetime ran out, the refresh token was
+rejected, the token record is unreadable (``end_session``, which then raises the
+``SessionEnded`` the middleware renders); or from outside (``accounts.sessions.live``: the admin,
 the user's own page, a back-channel logout), which then calls ``session_was_ended``.
 """
 
@@ -20,7 +21,7 @@ from django.http import HttpRequest
 from accounts.exceptions import SessionEnded
 from accounts.sessions.records import Records
 from accounts.sessions.store import SessionStore
-from accounts.signals import session_ended
+from accounts.signals import EndReason, session_ended
 
 logger = logging.getLogger(__name__)
 
@@ -47,23 +48,35 @@ def on_session_end(hook: OnEnd, *, also_in_request: bool = False) -> None:
     _hooks[f"{hook.__module__}.{hook.__qualname__}"] = _Hook(hook, also_in_request)
 
 
-def end_session(request: HttpRequest, reason: str, message: str) -> NoReturn:
+def end_session(request: HttpRequest, reason: EndReason, message: str) -> NoReturn:
     """Log the user out here, tell the hooks and listeners why, then raise ``SessionEnded``."""
+    log_out(request, reason, sender=end_session)
+    raise SessionEnded(message, reason=reason)
+
+
+def log_out(
+    request: HttpRequest, reason: EndReason, *, sender: Callable[..., Any] | None = None
+) -> Records:
+    """``auth.logout()`` for a session that ends in its own request, then the hooks that asked
+    for in-request ends, the log line and ``session_ended``. Returns the records the session
+    held (the logout view revokes with them). A request without a login ends nothing and sends
+    nothing."""
     user = request.user
     session = request.session
     # The copies this request holds: no round trip, and what the logout is about to delete.
     held = session.records() if isinstance(session, SessionStore) else {}
     auth.logout(request)
-    session_was_ended(
-        sender=end_session,
-        request=request,
-        user=user,
-        user_id=getattr(user, "pk", None),
-        reason=reason,
-        records=held,
-        in_request=True,
-    )
-    raise SessionEnded(message, reason=reason)
+    if user.is_authenticated:
+        session_was_ended(
+            sender=sender or log_out,
+            request=request,
+            user=user,
+            user_id=user.pk,
+            reason=reason,
+            records=held,
+            in_request=True,
+        )
+    return held
 
 
 def session_was_ended(
@@ -72,7 +85,7 @@ def session_was_ended(
     request: HttpRequest | None,
     user: Any,
     user_id: object,
-    reason: str,
+    reason: EndReason,
     records: Records,
     in_request: bool,
 ) -> None:

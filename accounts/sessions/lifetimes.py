@@ -23,6 +23,7 @@ from django.dispatch import receiver
 from accounts.conf import accounts_settings
 from accounts.models import LIFETIME_LIMIT, POLICY_LIMITS, SessionPolicy
 from accounts.sessions import records
+from accounts.signals import EndReason
 
 POLICY_CACHE_KEY = "session-policy"
 
@@ -77,7 +78,7 @@ class Deadlines:
         return min(self.absolute, self.inactivity)
 
     @property
-    def reason(self) -> str:
+    def reason(self) -> EndReason:
         """Which clock ends the session: the word ``session_ended`` carries."""
         return "absolute_lifetime" if self.absolute <= self.inactivity else "inactivity_timeout"
 

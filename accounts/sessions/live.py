@@ -22,6 +22,7 @@ from accounts.sessions.activity import SessionActivity
 from accounts.sessions.ending import session_was_ended
 from accounts.sessions.store import SessionStore
 from accounts.sessions.tombstones import leave_tombstone
+from accounts.signals import EndReason
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def find_by_handle(sessions: list[LiveSession], handle: str) -> LiveSession | No
     return next((s for s in sessions if constant_time_compare(s.handle, handle)), None)
 
 
-def end_session_by_key(session_key: str, *, reason: str) -> None:
+def end_session_by_key(session_key: str, *, reason: EndReason) -> None:
     """Delete the session, its records and index entries, then run the session-end hooks (the
     token record's owner revokes the refresh token) and send ``session_ended``. The browser that
     held it is told why on its next login (``accounts.sessions.tombstones``).
@@ -100,7 +101,7 @@ def end_session_by_key(session_key: str, *, reason: str) -> None:
     )
 
 
-def end_sessions_of(user_id: object, *, reason: str, keep: str | None = None) -> int:
+def end_sessions_of(user_id: object, *, reason: EndReason, keep: str | None = None) -> int:
     ended = 0
     for live in sessions_of(user_id):
         if live.session_key != keep:

@@ -21,6 +21,7 @@ from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.id_token import validate_id_token
 from accounts.oidc.provider_http import provider_post_form
 from accounts.oidc.token_endpoint import TokenEndpointRefused, checked_token_answer
+from accounts.signals import EndReason
 from accounts.tokens.record import TokenRecord
 from accounts.tokens.targets import ApiTarget
 
@@ -31,7 +32,7 @@ class RefreshRejected(Exception):
     """The refresh failed in a way that ends the session; ``reason`` is the word the
     ``session_ended`` signal carries."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: EndReason, message: str) -> None:
         super().__init__(message)
         self.reason, self.message = reason, message
 

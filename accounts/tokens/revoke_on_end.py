@@ -1,8 +1,8 @@
 """Revoking the refresh token of a session ended on purpose (RFC 7009).
 
-Registered with ``accounts.sessions.ending`` for every session that ends: by the admin, by the
-user on their own page, after a back-channel logout, and when its absolute lifetime or inactivity
-timeout runs out. Providers keep offline_access grants alive across their own logout
+Registered with ``accounts.sessions.ending`` for every session that ends: the user's logout, the
+admin, the user's own page, a back-channel logout, and its absolute lifetime or inactivity
+timeout running out. Providers keep offline_access grants alive across their own logout
 (oidc-provider and Auth0 do), and a refresh token nobody will use again is a liability.
 
 Not when the refresh token is already dead: the provider rejected it (``invalid_grant``), or no

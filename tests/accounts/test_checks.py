@@ -138,3 +138,91 @@ def test_e013_lifetime_middleware_missing(settings):
     messages = checks.check_middleware_order(None)
     assert ids(messages) == {"accounts.E013"}
     assert "SessionLifetimeMiddleware" in messages[0].msg
+
+
+def test_w009_a_mozilla_setting_the_apps_carry_is_ignored(settings):
+    settings.OIDC_USE_PKCE = False
+    messages = checks.check_mozilla_oidc_settings(None)
+    assert ids(messages) == {"accounts.W009"}
+    assert "OIDC_USE_PKCE" in messages[0].msg
+
+
+def test_w009_is_quiet_when_the_values_agree_or_are_unset(settings):
+    settings.OIDC_USE_PKCE = True
+    assert checks.check_mozilla_oidc_settings(None) == []
+
+
+def test_the_login_and_callback_views_carry_pkce_and_the_callback_name(settings):
+    from accounts.oidc.backend import OIDCBackend
+    from accounts.views import CallbackView, LoginView
+
+    for name in ("OIDC_USE_PKCE", "OIDC_AUTHENTICATION_CALLBACK_URL"):
+        if hasattr(settings, name):
+            delattr(settings, name)
+    for cls in (LoginView, CallbackView, OIDCBackend):
+        assert cls.get_settings("OIDC_USE_PKCE", False) is True
+        assert cls.get_settings("OIDC_AUTHENTICATION_CALLBACK_URL") == "accounts:callback"
+    # Anything else is still the project's, with mozilla's default.
+    assert LoginView.get_settings("OIDC_STATE_SIZE", 32) == 32
+
+
+@pytest.fixture
+def no_audience(settings):
+    settings.OIDC_AUDIENCE = ""
+    return settings
+
+
+def test_e020_the_drf_class_without_an_audience(no_audience):
+    no_audience.REST_FRAMEWORK = {
+        "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.resource_server.drf.AccessTokenAuthentication"]
+    }
+    messages = checks.check_resource_server(None)
+    assert ids(messages) == {"accounts.E020"}
+    assert "RESOURCE_SERVER_AUDIENCE" in messages[0].msg
+    no_audience.RESOURCE_SERVER_AUDIENCE = "https://api.example"
+    assert checks.check_resource_server(None) == []
+
+
+@pytest.mark.urls("tests.accounts.resource_server.token_views")
+def test_e020_a_view_that_checks_tokens_without_an_audience(no_audience):
+    assert ids(checks.check_resource_server(None)) == {"accounts.E020"}
+
+
+def test_e020_is_quiet_for_a_project_that_checks_no_tokens(no_audience):
+    assert checks.check_resource_server(None) == []
+
+
+def test_e021_the_session_cache_must_serialize_with_json(settings):
+    caches = {alias: dict(value) for alias, value in settings.CACHES.items()}
+    alias = settings.SESSION_CACHE_ALIAS
+    caches[alias]["OPTIONS"] = {
+        k: v for k, v in caches[alias]["OPTIONS"].items() if k != "SERIALIZER"
+    }
+    settings.CACHES = caches
+    messages = checks.check_session_cache_serializer(None)
+    assert ids(messages) == {"accounts.E021"}
+    assert "JSONSerializer" in (messages[0].hint or "")
+    caches[alias]["OPTIONS"]["SERIALIZER"] = "django_redis.serializers.json.JSONSerializer"
+    assert checks.check_session_cache_serializer(None) == []
+
+
+def test_request_lines_lose_their_query_string_whatever_the_logging_config():
+    import logging
+
+    from accounts.log_filters import DropQueryStrings
+
+    server = logging.getLogger("django.server")
+    assert [f for f in server.filters if isinstance(f, DropQueryStrings)]
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler = Keep()
+    server.addHandler(handler)
+    try:
+        server.info('"%s" %s', "GET /auth/callback/?code=SECRET&state=s HTTP/1.1", 302)
+    finally:
+        server.removeHandler(handler)
+    assert seen == ['"GET /auth/callback/?… HTTP/1.1" 302']

@@ -2,7 +2,7 @@ import contextlib
 import io
 import logging
 
-from config.log_filters import DropQueryStrings
+from accounts.log_filters import DropQueryStrings
 
 
 def test_request_lines_lose_their_query_string():

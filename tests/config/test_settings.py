@@ -57,10 +57,10 @@ def test_plain_http_drops_secure_and_the_host_prefix():
 def test_oidc_values_and_default_scopes():
     values = settings_in_subprocess(
         {"OIDC_ISSUER": "https://tenant.auth0.com/", "OIDC_AUDIENCE": "https://api"},
-        "(s.OIDC_ISSUER, s.OIDC_SCOPES, s.OIDC_AUDIENCE, s.OIDC_PROVIDER, s.OIDC_USE_PKCE)",
+        "(s.OIDC_ISSUER, s.OIDC_SCOPES, s.OIDC_AUDIENCE, s.OIDC_PROVIDER)",
     )
     # Scopes left empty mean the preset's default (tested in tests/accounts/oidc/test_presets.py).
-    assert values == ("https://tenant.auth0.com/", "", "https://api", "generic", True)
+    assert values == ("https://tenant.auth0.com/", "", "https://api", "generic")
 
 
 def test_database_url_defaults_to_sqlite_and_accepts_postgres():

@@ -9,7 +9,14 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api import LoginRequired, TokenUnavailable, get_access_token, login_required
+from accounts.api import (
+    LoginRequired,
+    TokenUnavailable,
+    get_access_token,
+    get_logged_in_user,
+    login_required,
+    with_access_token,
+)
 from accounts.oidc.backend import OIDCBackend
 from config.urls import urlpatterns as site_urlpatterns
 
@@ -43,6 +50,20 @@ def token_audience(request):
     return JsonResponse({"audience": jwt.decode(token, options={"verify_signature": False})["aud"]})
 
 
+@with_access_token
+def token_subject(request, token, greeting="hello"):
+    """The same without the try/except: the decorator answers when there is no token."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return JsonResponse({greeting: claims["sub"]})
+
+
+@login_required
+def whoami(request):
+    user = get_logged_in_user(request)
+    assert user is not None  # login_required
+    return JsonResponse({"name": user.name, "claims": dict(user.claims)})
+
+
 class Profile(APIView):  # type: ignore[misc]
     """A Django REST framework endpoint: the session logs in, as for any Django view."""
 
@@ -55,6 +76,9 @@ class Profile(APIView):  # type: ignore[misc]
 urlpatterns = [
     path("reports/", reports),
     path("token-audience/", token_audience),
+    path("token-subject/", token_subject),
+    path("token-subject/<str:greeting>/", token_subject),
+    path("whoami/", whoami),
     path("api/profile/", Profile.as_view()),
     *site_urlpatterns,
 ]

@@ -126,3 +126,63 @@ def test_the_project_overrides_the_apps_templates(oidc_settings, client):
     page = client.get("/account/").content.decode()
     # templates/accounts/layout.html extends this project's base.html: its header is there.
     assert "<strong>OIDC BFF</strong>" in page
+
+
+def test_with_access_token_answers_for_the_view_without_a_login(client):
+    page = client.get("/token-subject/")
+    assert page.status_code == 302
+    assert page["Location"] == "/auth/login/?next=%2Ftoken-subject%2F"
+    # A script's call comes back to the page it was made from, not to the API's address.
+    api = client.get(
+        "/token-subject/", HTTP_ACCEPT="application/json", HTTP_REFERER="http://testserver/r"
+    )
+    assert api.status_code == 401
+    assert api.json()["error"] == "login_required"
+    assert api.json()["login_url"] == "/auth/login/?next=%2Fr"
+
+
+def test_with_access_token_answers_503_when_the_token_cannot_be_renewed(client, monkeypatch):
+    from accounts import api
+    from accounts.exceptions import TokenUnavailable
+
+    def unavailable(request, **kwargs):
+        raise TokenUnavailable("The provider is down.")
+
+    monkeypatch.setattr(api, "get_access_token", unavailable)
+    answer = client.get("/token-subject/", HTTP_ACCEPT="application/json")
+    assert (answer.status_code, answer.json()["error"]) == (503, "token_unavailable")
+
+
+@pytest.mark.integration
+def test_with_access_token_hands_the_view_its_token(oidc_settings, client):
+    log_in(client)
+    assert client.get("/token-subject/").json() == {"hello": "alice"}
+    assert client.get("/token-subject/hi/").json() == {"hi": "alice"}
+
+
+@pytest.mark.integration
+def test_the_logged_in_user_has_a_name_and_public_claims(oidc_settings, client):
+    assert client.get("/").content.decode().count("Hello,") == 0
+    log_in(client)
+    who = client.get("/whoami/").json()
+    assert who["name"] == "Alice"
+    assert who["claims"]["sub"] == "alice"
+    assert "nonce" not in who["claims"]
+    # The home page greets through the context processor, never with the hashed username.
+    assert '<h1 data-testid="greeting">Hello, Alice</h1>' in client.get("/").content.decode()
+
+
+def test_a_password_user_is_named_by_django(client):
+    from django.test import RequestFactory
+
+    from accounts.api import get_logged_in_user, logged_in_user_context
+
+    user = User.objects.create_user("root", first_name="Ro", last_name="Ot")
+    client.force_login(user)
+    request = RequestFactory().get("/")
+    request.user = user
+    request.session = client.session
+    logged_in = get_logged_in_user(request)
+    assert logged_in is not None
+    assert (logged_in.name, dict(logged_in.claims)) == ("Ro Ot", {})
+    assert str(logged_in_user_context(request)["logged_in_user"]) == "Ro Ot"

@@ -79,7 +79,7 @@ def test_metrics_count_logins_and_logouts(oidc_settings, settings):
     user.post("/auth/logout/")
     after = scrape()
     assert after["bff_logins_total"] - before.get("bff_logins_total", 0) == 1
-    logouts = 'bff_logouts_total{reason="logout"}'
+    logouts = 'bff_logouts_total{reason="logged_out"}'
     assert after[logouts] - before.get(logouts, 0) == 1
     assert 'bff_token_refresh_seconds_bucket{le="0.5"}' in after
 

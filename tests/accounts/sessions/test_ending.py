@@ -96,3 +96,38 @@ def test_ending_a_session_that_is_already_gone_still_tells_the_listeners(hooks, 
     assert reason == "backchannel_logout"
     assert set(records.values()) == {None}
     assert signalled == [(None, "backchannel_logout")]
+
+
+def test_logging_out_sends_session_ended_once_and_counts_once(alice, hooks, signalled, monkeypatch):
+    from accounts.metrics import LOGOUTS
+
+    monkeypatch.setattr("accounts.views.provider_logout_url", lambda record: None)
+    counted = LOGOUTS.labels(reason="logged_out")
+    before = counted._value.get()
+    client = Client()
+    client.force_login(alice)
+    assert client.post("/auth/logout/").status_code == 302
+    assert signalled == [("alice", "logged_out")]
+    # The logout view revokes the refresh token itself: the hooks for ends from outside keep out.
+    assert hooks["outside"] == []
+    assert [reason for _, reason in hooks["everywhere"]] == ["logged_out"]
+    assert counted._value.get() - before == 1
+    assert sessions_of(alice.pk) == []
+
+
+def test_logging_out_without_a_login_ends_nothing(hooks, signalled, monkeypatch):
+    monkeypatch.setattr("accounts.views.provider_logout_url", lambda record: None)
+    assert Client().post("/auth/logout/").status_code == 302
+    assert signalled == []
+    assert hooks["everywhere"] == []
+
+
+def test_the_reasons_in_the_docs_are_the_reasons_in_the_code():
+    import re
+    from pathlib import Path
+
+    from accounts.signals import SESSION_END_REASONS
+
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "extending.md").read_text()
+    line = next(line for line in docs.splitlines() if line.startswith("`reason` is one of"))
+    assert re.findall(r"`([a-z_]+)`", line.removeprefix("`reason`")) == list(SESSION_END_REASONS)
