@@ -6,6 +6,9 @@ there is none. Each exception is an ``AccountsError`` with ``status`` and ``code
 response can use as they are; a ``LoginRequired`` always carries the ``login_url`` that brings
 the user back to what they were doing.
 
+``aget_edge_token`` is the same for an asyncio edge (the proxy's ASGI handler): one Redis round
+trip when nothing is due, the sync rules in a thread when something is.
+
 ``login_required`` protects a view with this app's login. Other apps import from this module
 only (tests/proxy/test_boundaries.py holds the proxy to it).
 """
@@ -20,6 +23,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 
 from accounts.conf import accounts_settings
+from accounts.edge import EdgeError, EdgeRequest, EdgeToken, aclose_edge, aget_edge_token
 from accounts.error_pages import treat_as_api_call
 from accounts.exceptions import AccountsError, LoginRequired, TokenUnavailable
 from accounts.redirects import login_url_for
@@ -27,8 +31,13 @@ from accounts.tokens.renewal import current_tokens, force_refresh, token_for_api
 
 __all__ = [
     "AccountsError",
+    "EdgeError",
+    "EdgeRequest",
+    "EdgeToken",
     "LoginRequired",
     "TokenUnavailable",
+    "aclose_edge",
+    "aget_edge_token",
     "get_access_token",
     "login_required",
     "treat_as_api_call",

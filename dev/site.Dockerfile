@@ -10,4 +10,4 @@ COPY manage.py ./
 COPY dev/sample_api dev/sample_api
 RUN pip install --no-cache-dir .
 # The settings for this workload live in config/gunicorn.py (GUNICORN_BIND, WEB_CONCURRENCY, ...).
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c config/gunicorn.py config.wsgi"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c config/gunicorn.py"]
