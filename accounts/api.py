@@ -6,6 +6,9 @@ there is none. Each exception is an ``AccountsError`` with ``status`` and ``code
 response can use as they are; a ``LoginRequired`` always carries the ``login_url`` that brings
 the user back to what they were doing.
 
+``aget_edge_token`` is the same for an asyncio edge (the proxy's ASGI handler): one Redis round
+trip when nothing is due, the sync rules in a thread when something is.
+
 ``with_access_token`` hands a view that token and answers for it when there is none (a page's
 visitor goes to the login, an API caller gets 401 JSON), so the view needs no try/except.
 ``login_required`` protects a view with this app's login. ``get_logged_in_user`` says who is
@@ -27,6 +30,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
 from accounts.conf import accounts_settings
+from accounts.edge import EdgeError, EdgeRequest, EdgeToken, aclose_edge, aget_edge_token
 from accounts.error_pages import error_response, treat_as_api_call
 from accounts.exceptions import (
     AccountsError,
@@ -40,9 +44,14 @@ from accounts.tokens.renewal import current_tokens, force_refresh, token_for_api
 
 __all__ = [
     "AccountsError",
+    "EdgeError",
+    "EdgeRequest",
+    "EdgeToken",
     "LoggedInUser",
     "LoginRequired",
     "TokenUnavailable",
+    "aclose_edge",
+    "aget_edge_token",
     "display_name",
     "get_access_token",
     "get_logged_in_user",

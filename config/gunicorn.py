@@ -1,18 +1,22 @@
-"""gunicorn settings for this workload: ``gunicorn -c config/gunicorn.py config.wsgi``.
+"""gunicorn settings for this site; ``gunicorn -c config/gunicorn.py`` alone starts it.
 
-Requests mostly wait on Redis, the provider or an upstream, so threads (gthread) rather than
-more processes: on 2 cores, 2 workers x 8 threads. Every value can be overridden from the
-environment; see docs/deployment.md.
+Each worker process is one event loop (uvicorn, ``config.workers.Worker``) serving the ASGI
+application ``config.asgi:application``: the proxy natively (an open stream or WebSocket costs no
+thread), pages in a pool of ``GUNICORN_THREADS`` threads. On 2 cores, 2 workers x 8 threads.
+Every value can be overridden from the environment; see docs/deployment.md.
 """
 
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+wsgi_app = "config.asgi:application"
+worker_class = "config.workers.Worker"
+# Read by config/asgi.py (the page thread pool); set here too for anything that reads gunicorn's.
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-# A worker that stops reporting for this long is restarted; streamed proxy responses keep it
-# reporting, so this is not a cap on request length.
+os.environ.setdefault("GUNICORN_THREADS", str(threads))
+# A worker whose event loop stops reporting for this long is restarted; open streams do not
+# stop it reporting, so this is not a cap on request length.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5

@@ -11,4 +11,4 @@ COPY dev/sample_api dev/sample_api
 # The server extra: gunicorn and prometheus-client are not dependencies of the apps themselves.
 RUN pip install --no-cache-dir ".[server]"
 # The settings for this workload live in config/gunicorn.py (GUNICORN_BIND, WEB_CONCURRENCY, ...).
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c config/gunicorn.py config.wsgi"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c config/gunicorn.py"]

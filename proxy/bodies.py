@@ -18,7 +18,8 @@ framing, so forwarding the rest without its coding would silently change the bod
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from dataclasses import dataclass
+from typing import Any, BinaryIO, Literal
 
 from proxy.exceptions import BodyTooLarge, IncompleteBody, UnsupportedTransferCoding
 
@@ -82,11 +83,56 @@ class RequestBody:
                     raise IncompleteBody()
                 return
             self._sent += len(chunk)
-            if self._sent > self._limit:
-                raise BodyTooLarge(f"The request body is larger than {self._limit} bytes.")
+            check_size(self._sent, self._limit)
             if self._remaining is not None:
                 self._remaining -= len(chunk)
             yield chunk
+
+
+@dataclass(frozen=True)
+class BodyPlan:
+    """How a request body arrives: ``none``, ``sized`` (``length`` bytes) or ``chunked``."""
+
+    kind: Literal["none", "sized", "chunked"]
+    length: int | None = None
+
+
+def plan_body(
+    content_length: str | None,
+    transfer_encoding: str | None,
+    *,
+    limit: int,
+    input_terminated: bool,
+) -> BodyPlan:
+    """What the request's framing headers say of its body; refuses what cannot be forwarded
+    faithfully or is over ``limit`` before a byte of it is read. Pure: both shells call it."""
+    if content_length:
+        try:
+            length = int(content_length)
+        except ValueError:
+            raise IncompleteBody("The Content-Length header is not a number.") from None
+        if length < 0:
+            raise IncompleteBody("The Content-Length header is negative.")
+        if length == 0:
+            return BodyPlan("none")
+        check_size(length, limit)
+        return BodyPlan("sized", length)
+    if transfer_encoding is None:
+        return BodyPlan("none")
+    if transfer_encoding.strip().lower() != "chunked":
+        raise UnsupportedTransferCoding(
+            f"Transfer-Encoding {transfer_encoding[:60]!r} is not supported; send the body "
+            "with a Content-Length or chunked alone."
+        )
+    if not input_terminated:
+        raise IncompleteBody("This server cannot read a request body of unknown length.")
+    return BodyPlan("chunked")
+
+
+def check_size(size: int, limit: int) -> None:
+    """Counted while the body flows too, so a lying or absent length changes nothing."""
+    if size > limit:
+        raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
 
 
 def read_request_body(
@@ -95,36 +141,22 @@ def read_request_body(
     """Decide how the body of the WSGI request ``environ`` is sent; reads at most
     ``replay_limit + 1`` bytes now (to buffer a small body)."""
     source: BinaryIO = environ["wsgi.input"]
-    raw_length = environ.get("CONTENT_LENGTH") or ""
-    if raw_length:
-        try:
-            length = int(raw_length)
-        except ValueError:
-            raise IncompleteBody("The Content-Length header is not a number.") from None
-        if length < 0:
-            raise IncompleteBody("The Content-Length header is negative.")
-        if length == 0:
-            return RequestBody()
-        if length > limit:
-            raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
-        if length <= replay_limit:
-            data = _read_exactly(source, length)
-            return RequestBody(data=data)
-        return RequestBody(source=source, length=length, limit=limit, chunk_size=chunk_size)
-    transfer_encoding = environ.get("HTTP_TRANSFER_ENCODING")
-    if transfer_encoding is None:
+    plan = plan_body(
+        environ.get("CONTENT_LENGTH"),
+        environ.get("HTTP_TRANSFER_ENCODING"),
+        limit=limit,
+        input_terminated=bool(environ.get("wsgi.input_terminated")),
+    )
+    if plan.kind == "none":
         return RequestBody()
-    if transfer_encoding.strip().lower() != "chunked":
-        raise UnsupportedTransferCoding(
-            f"Transfer-Encoding {transfer_encoding[:60]!r} is not supported; send the body "
-            "with a Content-Length or chunked alone."
-        )
-    if not environ.get("wsgi.input_terminated"):
-        raise IncompleteBody("This server cannot read a request body of unknown length.")
+    if plan.kind == "sized":
+        assert plan.length is not None
+        if plan.length <= replay_limit:
+            return RequestBody(data=_read_exactly(source, plan.length))
+        return RequestBody(source=source, length=plan.length, limit=limit, chunk_size=chunk_size)
     # Buffer up to the replay limit; whatever is left streams after it.
     head = _read_up_to(source, min(replay_limit, limit) + 1)
-    if len(head) > limit:
-        raise BodyTooLarge(f"The request body is larger than {limit} bytes.")
+    check_size(len(head), limit)
     if len(head) <= replay_limit:
         return RequestBody(data=head) if head else RequestBody()
     return RequestBody(prefix=head, source=source, limit=limit, chunk_size=chunk_size)

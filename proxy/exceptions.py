@@ -79,3 +79,12 @@ class UpstreamTimeout(ProxyError):
     status = 504
     code = "upstream_timeout"
     title = "The upstream did not answer in time"
+
+
+class InvalidHost(ProxyError):
+    """The request's ``Host`` is not in ``ALLOWED_HOSTS`` (Django's ``get_host()`` refused it):
+    it would otherwise reach the upstream as ``X-Forwarded-Host``."""
+
+    status = 400
+    code = "invalid_host"
+    title = "The request's Host is not this site's"

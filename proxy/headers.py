@@ -11,7 +11,7 @@ never cacheable by a shared cache: it was made for one user with that user's tok
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 # RFC 9110 §7.6.1, plus Proxy-Connection and Keep-Alive that old clients still send.
@@ -65,35 +65,59 @@ def upstream_request_headers(
     forwarded_proto: str,
 ) -> dict[str, str]:
     """The headers to send upstream for the WSGI request ``environ``, framing excluded."""
-    dropped = REQUEST_NEVER_FORWARDED | connection_tokens(environ.get("HTTP_CONNECTION"))
-    csrf = csrf_header.lower()
-    headers: dict[str, str] = {}
-    forwarded_for = ""
+    return forwarded_request_headers(
+        _environ_headers(environ),
+        client=str(environ.get("REMOTE_ADDR", "")),
+        csrf_header=csrf_header,
+        bearer_token=bearer_token,
+        forwarded_host=forwarded_host,
+        forwarded_proto=forwarded_proto,
+    )
+
+
+def _environ_headers(environ: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     for key, value in environ.items():
         if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
-        elif key == "CONTENT_TYPE":
-            name = "content-type"
-            if not value:
-                continue
-        else:
-            continue
+            yield key[5:].replace("_", "-").lower(), value
+        elif key == "CONTENT_TYPE" and value:
+            yield "content-type", value
+
+
+def forwarded_request_headers(
+    headers: Iterable[tuple[str, str]],
+    *,
+    client: str,
+    csrf_header: str,
+    bearer_token: str | None,
+    forwarded_host: str,
+    forwarded_proto: str,
+) -> dict[str, str]:
+    """The headers to send upstream, from the browser's ``(lower-case name, value)`` pairs
+    (repeated names are joined, as in a WSGI environ), framing excluded."""
+    pairs = list(headers)
+    dropped = REQUEST_NEVER_FORWARDED | connection_tokens(
+        ", ".join(v for k, v in pairs if k == "connection")
+    )
+    csrf = csrf_header.lower()
+    kept: dict[str, str] = {}
+    forwarded_for = ""
+    for name, value in pairs:
         if name in dropped or name == csrf or name.startswith("proxy-"):
             continue
         if name == "x-forwarded-for":
-            forwarded_for = value
+            forwarded_for = f"{forwarded_for}, {value}" if forwarded_for else value
             continue
-        headers[_display_name(name)] = value
-    client = str(environ.get("REMOTE_ADDR", ""))
+        display = _display_name(name)
+        kept[display] = f"{kept[display]}, {value}" if display in kept else value
     if client:
         forwarded_for = f"{forwarded_for}, {client}" if forwarded_for else client
     if forwarded_for:
-        headers["X-Forwarded-For"] = forwarded_for
-    headers["X-Forwarded-Proto"] = forwarded_proto
-    headers["X-Forwarded-Host"] = forwarded_host
+        kept["X-Forwarded-For"] = forwarded_for
+    kept["X-Forwarded-Proto"] = forwarded_proto
+    kept["X-Forwarded-Host"] = forwarded_host
     if bearer_token is not None:
-        headers["Authorization"] = f"Bearer {bearer_token}"
-    return headers
+        kept["Authorization"] = f"Bearer {bearer_token}"
+    return kept
 
 
 def browser_response_headers(

@@ -42,3 +42,12 @@ UPSTREAM_SECONDS = Histogram(
     ["upstream"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+
+
+def count_call(upstream: str, status: int) -> None:
+    # Only names from the allow-list become labels: an unknown name in a URL must not create
+    # a new time series per attempt.
+    from proxy.upstreams import configured_upstreams
+
+    known = upstream in configured_upstreams()
+    PROXIED.labels(upstream=upstream if known else "(unknown)", status=str(status)).inc()

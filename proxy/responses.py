@@ -2,13 +2,16 @@
 
 Every proxied call is an API call from a page's script, so errors are always JSON:
 ``{"error": code, "message": text}``, plus ``login_url`` when logging in again would help.
+``error_payload`` decides status, headers and body; the WSGI view wraps it in an ``HttpResponse``
+and the ASGI handler sends it as it is.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
 from accounts.api import AccountsError, LoginRequired
 from proxy.exceptions import MethodNotAllowed, ProxyError
@@ -20,16 +23,23 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 5
 
 
-def error_response(request: HttpRequest, error: ProxyError | AccountsError) -> JsonResponse:
+def error_payload(
+    error: ProxyError | AccountsError, *, method: str, path: str
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers (Content-Type included) and JSON body for ``error``."""
     if error.status >= 500:
-        logger.warning("proxy %s %s: %s (%s)", request.method, request.path, error.code, error)
+        logger.warning("proxy %s %s: %s (%s)", method, path, error.code, error)
     body: dict[str, str] = {"error": error.code, "message": error.message}
     if isinstance(error, LoginRequired):
         body["login_url"] = error.login_url
-    response = JsonResponse(body, status=error.status)
+    headers = {"Content-Type": "application/json", "Cache-Control": "no-store"}
     if isinstance(error, MethodNotAllowed):
-        response["Allow"] = ", ".join(error.allowed)
+        headers["Allow"] = ", ".join(error.allowed)
     if error.status == 503:
-        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    response["Cache-Control"] = "no-store"
-    return response
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return error.status, headers, json.dumps(body).encode()
+
+
+def error_response(request: HttpRequest, error: ProxyError | AccountsError) -> HttpResponse:
+    status, headers, body = error_payload(error, method=request.method or "", path=request.path)
+    return HttpResponse(body, status=status, headers=headers)

@@ -148,7 +148,8 @@ class Provider:
 
 
 class Site:
-    """The project under gunicorn, as in production: DEBUG off, its own SQLite file."""
+    """The project under gunicorn, as in production (``gunicorn -c config/gunicorn.py``): DEBUG
+    off, its own SQLite file."""
 
     def __init__(
         self,
@@ -195,35 +196,32 @@ class Site:
         )
         if self.policy:
             self.set_policy(**self.policy)
+        # As in production: the config names the application and the worker class.
         self.process = Process(
             f"site-{self.port}",
             [
                 sys.executable,
                 "-m",
                 "gunicorn",
-                "config.wsgi",
+                "-c",
+                "config/gunicorn.py",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 str(self.workers),
-                "--threads",
-                "4",
-                "--worker-class",
-                "gthread",
                 "--timeout",
                 "60",
                 "--graceful-timeout",
                 "2",
                 # Path only (no query string: the callback's carries the code), and the pid of
                 # the worker that answered, so tests can see both workers took part.
-                # Several sites run at once in the tests; they must not share one control socket.
-                "--no-control-socket",
                 "--access-logfile",
                 str(self.access_log),
                 "--access-logformat",
                 "%(p)s %(m)s %(U)s %(s)s",
             ],
-            self.env,
+            # Four page threads per worker, as the tests always had.
+            {"GUNICORN_THREADS": "4", **self.env},
         )
         wait_until(self._ready, 30, f"the site on {self.url}")
         return self

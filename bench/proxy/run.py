@@ -3,12 +3,15 @@
     .venv/bin/pip install -e '.[dev,bench]'; apt-get install nginx-light wrk
     .venv/bin/python -m bench.proxy.run --rounds 5 --duration 10 --connections 16
 
-Targets, all behind the same gunicorn (gthread, 2 workers x 4 threads) where they are Django:
+Targets; the site is served as shipped (`gunicorn -c config/gunicorn.py`, 2 workers, 4 page
+threads each):
   direct     nginx answering a small JSON itself (the upstream)
   nginx      nginx proxy_pass to that upstream (no token: the floor of any proxy)
-  bare       a Django view that reads the Redis session (the in-Django ceiling)
-  ours       /api/proxy/bench/..., logged in: session, token record, bearer, pooled urllib3
-  revproxy   django-revproxy 0.13 ProxyView adding the session's bearer token
+  minimal    a minimal Django (only SessionMiddleware, a view reading the Redis session) under
+             gunicorn gthread 2 x 4: what any Django site pays, without this project's stack
+  bare       a page of the site that reads the Redis session (the whole middleware stack)
+  ours       /api/proxy/bench/..., logged in: the ASGI edge, one MGET, the bearer, aiohttp
+  revproxy   django-revproxy 0.13 ProxyView adding the session's bearer token (a site page)
 The machine is shared and noisy, so the targets are alternated in rounds and each round's ratios
 are kept; the report gives the median of those. Then 1 GiB is downloaded and uploaded through
 the proxy and the workers' peak RSS is compared before and after.
@@ -157,7 +160,41 @@ def start_site(
             sys.executable,
             "-m",
             "gunicorn",
-            "config.wsgi",
+            "-c",
+            "config/gunicorn.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "2",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "2",
+            "--access-logfile",
+            "/dev/null",
+        ],
+        {**env, "GUNICORN_THREADS": "4"},
+    )
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/auth/session/"), 30, "the site")
+    return process
+
+
+def start_minimal(port: int, redis_url: str) -> Process:
+    """The minimal Django target (bench/minimal), as any Django site is served: gthread."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.minimal.settings",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "REDIS_URL": redis_url,
+    }
+    process = Process(
+        "bench-minimal",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "django.core.wsgi:get_wsgi_application()",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -166,14 +203,11 @@ def start_site(
             "4",
             "--worker-class",
             "gthread",
-            "--timeout",
-            "120",
-            "--graceful-timeout",
-            "2",
+            "--no-control-socket",
         ],
         env,
     )
-    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/auth/session/"), 30, "the site")
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/bench/minimal/"), 30, "minimal")
     return process
 
 
@@ -300,6 +334,8 @@ def summarize(results: dict[str, list[dict]]) -> dict:
     summary["ratios"] = {
         "ours_over_revproxy": ratio("ours", "revproxy"),
         "ours_over_bare": ratio("ours", "bare"),
+        "ours_over_minimal": ratio("ours", "minimal"),
+        "bare_over_minimal": ratio("bare", "minimal"),
         "revproxy_over_bare": ratio("revproxy", "bare"),
         "ours_over_direct": ratio("ours", "direct"),
         "nginx_over_direct": ratio("nginx", "direct"),
@@ -320,7 +356,7 @@ def main() -> None:
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
 
-    upstream_port, nginx_port, site_port, redis_port = (free_port() for _ in range(4))
+    upstream_port, nginx_port, site_port, redis_port, minimal_port = (free_port() for _ in range(5))
     site_url = f"http://127.0.0.1:{site_port}"
     upstream_url = f"http://127.0.0.1:{upstream_port}"
     started = []
@@ -345,6 +381,7 @@ def main() -> None:
             site_port, provider, upstreams, upstream_url, f"redis://127.0.0.1:{redis_port}/0"
         )
         started.append(site)
+        started.append(start_minimal(minimal_port, f"redis://127.0.0.1:{redis_port}/0"))
 
         def login() -> dict[str, str]:
             http = log_in(site_url)
@@ -354,6 +391,7 @@ def main() -> None:
         targets = {
             "direct": f"{upstream_url}/data.json",
             "nginx": f"http://127.0.0.1:{nginx_port}/data.json",
+            "minimal": f"http://127.0.0.1:{minimal_port}/bench/minimal/",
             "bare": f"{site_url}/bench/bare/",
             "ours": f"{site_url}/api/proxy/bench/data.json",
             "revproxy": f"{site_url}/bench/revproxy/data.json",
@@ -395,6 +433,9 @@ def main() -> None:
                 c1["ours"]["p50_ms_median"] - c1["direct"]["p50_ms_median"], 3
             ),
             "ours_minus_bare": round(c1["ours"]["p50_ms_median"] - c1["bare"]["p50_ms_median"], 3),
+            "ours_minus_minimal": round(
+                c1["ours"]["p50_ms_median"] - c1["minimal"]["p50_ms_median"], 3
+            ),
         }
         if not args.skip_gib:
             report["gib"] = transfer_gib(site_url, log_in(site_url), site.proc.pid)

@@ -3,6 +3,7 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
+from django.test import Client
 
 from proxy.forwarding import forget_pool
 from tests.proxy.servers import EchoServer, SampleAPI
@@ -52,6 +53,34 @@ def proxy_settings(oidc_settings, echo, sample_api):
     forget_pool()
     yield oidc_settings
     forget_pool()
+
+
+@pytest.fixture(scope="session")
+def live_edge():
+    from tests.proxy.live_edge import LiveEdge
+
+    edge = LiveEdge().start()
+    yield edge
+    edge.stop()
+
+
+@pytest.fixture(params=["wsgi", "asgi"])
+def path_kind(request):
+    """Each proxy test runs twice: through the WSGI view (Django's test client) and through the
+    ASGI edge (a real server in this process)."""
+    return request.param
+
+
+@pytest.fixture
+def make_client(path_kind, request):
+    """``make_client(**kwargs)``: a Django test ``Client``, or one whose proxied calls go through
+    the live ASGI edge."""
+    if path_kind == "wsgi":
+        return Client
+    from tests.proxy.live_edge import EdgeClient
+
+    edge = request.getfixturevalue("live_edge")
+    return lambda **kwargs: EdgeClient(Client(**kwargs), edge)
 
 
 def login(client, username="alice"):

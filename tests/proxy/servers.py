@@ -181,6 +181,8 @@ class _EchoHandler(socketserver.StreamRequestHandler):
             return self._send(302, {}, [("Location", "http://elsewhere.test/landing")])
         if path.endswith("/endless"):
             return self._endless()
+        if path.endswith("/events"):
+            return self._events(int(query.get("count", "3")), float(query.get("interval", "1")))
         return self._send(200, {"method": arrival.method, "target": arrival.target})
 
     def _send(self, status: int, body: object, extra: list[tuple[str, str]] | None = None) -> bool:
@@ -190,6 +192,26 @@ class _EchoHandler(socketserver.StreamRequestHandler):
         head.append(f"Content-Length: {len(data)}")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
         self.wfile.flush()
+        return True
+
+    def _events(self, count: int, interval: float) -> bool:
+        """Server-sent events, one per ``interval``: a thread per connection, so any number of
+        streams can be open at once."""
+        self.wfile.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        try:
+            for number in range(1, count + 1):
+                event = b"id: %d\ndata: tick\n\n" % number
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.wfile.flush()
+                if number < count:
+                    time.sleep(interval)
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            return False
         return True
 
     def _endless(self) -> bool:
@@ -224,7 +246,8 @@ class EchoServer:
     ``/drop`` (closes without answering), ``/status?code=``, ``/headers?h=Name:value``,
     ``/untyped`` (a body with no Content-Type), ``/unauthorized?challenge=`` (a 401 with those
     ``WWW-Authenticate`` values),
-    ``/redirect``, ``/endless``; anything else answers 200."""
+    ``/redirect``, ``/endless``, ``/events?count=&interval=`` (server-sent events); anything
+    else answers 200."""
 
     def __init__(self) -> None:
         self.state = EchoState()

@@ -5,13 +5,14 @@ from typing import Any
 
 import jwt
 import pytest
-from django.test import Client
 
 from tests.conftest import SECOND_API
 from tests.proxy.conftest import login
 from tests.stack import API_AUDIENCE
 
-pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+# Transactions committed: the live edge's threads read the database through their own
+# connections (only when a session needs upkeep: the common path reads none).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 CSRF: dict[str, Any] = {"HTTP_X_CSRF": "1"}
 
@@ -31,8 +32,13 @@ def audience(token):
     return jwt.decode(token, options={"verify_signature": False})["aud"]
 
 
-def test_an_upstream_for_another_api_gets_a_token_for_it(reports_upstream, echo, provider):
-    alice = login(Client())
+def test_an_upstream_for_another_api_gets_a_token_for_it(
+    reports_upstream,
+    echo,
+    provider,
+    make_client,
+):
+    alice = login(make_client())
     assert alice.get("/api/proxy/reports/weekly", **CSRF).status_code == 200
     assert alice.get("/api/proxy/echo/x", **CSRF).status_code == 200
     reports_call, echo_call = echo.arrivals
@@ -40,11 +46,16 @@ def test_an_upstream_for_another_api_gets_a_token_for_it(reports_upstream, echo,
     assert audience(echo_call.bearer) == API_AUDIENCE
 
 
-def test_proxied_calls_are_counted_by_upstream_and_status(proxy_settings, settings, echo):
+def test_proxied_calls_are_counted_by_upstream_and_status(
+    proxy_settings,
+    settings,
+    echo,
+    make_client,
+):
     settings.METRICS_TOKEN = "scrape-secret"
 
     def count(series):
-        body = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content
+        body = make_client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content
         for line in body.decode().splitlines():
             if line.startswith(series + " "):
                 return float(line.split()[1])
@@ -54,7 +65,7 @@ def test_proxied_calls_are_counted_by_upstream_and_status(proxy_settings, settin
     refused = 'bff_proxy_requests_total{status="403",upstream="public"}'
     unknown = 'bff_proxy_requests_total{status="404",upstream="(unknown)"}'
     before = {s: count(s) for s in (ok, refused, unknown)}
-    anonymous = Client()
+    anonymous = make_client()
     anonymous.get("/api/proxy/public/a", **CSRF)
     anonymous.get("/api/proxy/public/a")  # no CSRF header
     anonymous.get("/api/proxy/no-such-upstream-1/a", **CSRF)

@@ -3,7 +3,6 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.test import Client
 
 from proxy.challenges import Challenge, parse_challenges, token_rejected
 from tests.proxy.conftest import login
@@ -43,16 +42,20 @@ def test_challenges_are_read_with_their_parameters():
     ]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
 @pytest.mark.parametrize(
     "challenges",
     [['Basic realm="upstream"'], ['Bearer error="insufficient_scope"'], []],
 )
 def test_a_401_for_another_reason_passes_through_without_a_refresh(
-    proxy_settings, echo, provider, challenges
+    proxy_settings,
+    echo,
+    provider,
+    challenges,
+    make_client,
 ):
-    client = login(Client())
+    client = login(make_client())
     provider.reset_stats()
     response = client.get(
         "/api/proxy/echo/unauthorized", {"challenge": challenges}, HTTP_X_CSRF="1"
@@ -64,14 +67,14 @@ def test_a_401_for_another_reason_passes_through_without_a_refresh(
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
-def test_a_storm_of_bad_token_401s_costs_one_refresh(proxy_settings, echo, provider):
-    client = login(Client())
+def test_a_storm_of_bad_token_401s_costs_one_refresh(proxy_settings, echo, provider, make_client):
+    client = login(make_client())
     provider.reset_stats()
     cookie = client.cookies["sessionid"].value
     challenge = {"challenge": ['Bearer error="invalid_token"']}
 
     def call(_):
-        browser = Client()
+        browser = make_client()
         browser.cookies["sessionid"] = cookie
         return browser.get("/api/proxy/echo/unauthorized", challenge, HTTP_X_CSRF="1").status_code
 

@@ -1,7 +1,6 @@
 """proxy.redirects: an upstream's Location, pointed back through the proxy."""
 
 import pytest
-from django.test import Client
 
 from proxy.redirects import rewrite_location
 from tests.proxy.conftest import login
@@ -52,7 +51,7 @@ def test_an_upstream_at_its_origins_root():
     )
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
 @pytest.mark.parametrize(
     ("sent", "received"),
@@ -62,8 +61,14 @@ def test_an_upstream_at_its_origins_root():
         ("http://elsewhere.test/landing", "http://elsewhere.test/landing"),
     ],
 )
-def test_the_browser_is_sent_back_through_the_proxy(proxy_settings, echo, sent, received):
-    client = login(Client())
+def test_the_browser_is_sent_back_through_the_proxy(
+    proxy_settings,
+    echo,
+    sent,
+    received,
+    make_client,
+):
+    client = login(make_client())
     response = client.get(
         "/api/proxy/echo/headers",
         {"h": "Location: " + sent.format(echo=echo.url)},

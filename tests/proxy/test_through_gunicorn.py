@@ -263,7 +263,8 @@ def test_100_mb_each_way_streams_in_bounded_memory(stack, browser):
 
 def raw_exchange(stack, head, body=b"", *, cookie):
     """Send ``head`` (request line and headers, without the blank line) and ``body`` byte for
-    byte, close the sending side, and return the status and the JSON error code."""
+    byte, close the sending side, and return the status and the JSON error code; (None, None)
+    when the server closed the connection without an answer."""
     import json
     import socket
 
@@ -274,6 +275,8 @@ def raw_exchange(stack, head, body=b"", *, cookie):
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
+    if not answer:
+        return None, None
     status_line, _, rest = answer.partition(b"\r\n")
     payload = rest.partition(b"\r\n\r\n")[2]
     try:
@@ -303,9 +306,13 @@ BIG = 100 * 1024  # over the replay limit (64 KiB): the body streams upstream
         ("Transfer-Encoding: chunked", b"%x\r\n" % BIG + b"x" * BIG + b"\r\nzz\r\n", True),
     ],
 )
-def test_malformed_request_bodies_are_400_json(stack, browser, headers, body, streamed):
+def test_malformed_request_bodies_are_refused(stack, browser, headers, body, streamed):
     status, code = raw_exchange(stack, f"{POST}\r\n{headers}", body, cookie=session_cookie(browser))
-    assert (status, code) == (400, "incomplete_body")
+    # The server's own HTTP parser refuses a malformed chunk with a plain 400 before the proxy
+    # sees it; a client that closes its side before the body is complete has gone, and the
+    # server closes the connection without an answer. Never a 500, never a partial body passed
+    # off as whole.
+    assert (status, code) in {(400, "incomplete_body"), (400, None), (None, None)}
     assert browser.get(stack.url + "/healthz", timeout=10).status_code == 200
     if not streamed:
         # A buffered body is checked whole before the upstream is contacted.
@@ -319,7 +326,7 @@ def test_a_transfer_coding_besides_chunked_is_refused_not_stripped(stack, browse
         b"3\r\nabc\r\n0\r\n\r\n",
         cookie=session_cookie(browser),
     )
-    # gunicorn itself may refuse it (400) before the proxy sees it; either way nobody forwards a
-    # body whose coding was dropped.
-    assert (status, code) in {(400, None), (501, "unsupported_transfer_coding")}
+    # The server itself may refuse it (400, or 501 from uvicorn's parser) before the proxy sees
+    # it; either way nobody forwards a body whose coding was dropped.
+    assert (status, code) in {(400, None), (501, None), (501, "unsupported_transfer_coding")}
     assert stack.echo.arrivals == []

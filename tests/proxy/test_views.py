@@ -7,20 +7,21 @@ import time
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from accounts.exceptions import TokenUnavailable
 from accounts.tokens.record import load_tokens, store_tokens
 from tests.proxy.conftest import login
 
-pytestmark = [pytest.mark.django_db, pytest.mark.integration]
+# Transactions committed: the live edge's threads read the database through their own
+# connections (only when a session needs upkeep: the common path reads none).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 CSRF: dict[str, Any] = {"HTTP_X_CSRF": "1"}
 
 
 @pytest.fixture
-def alice(proxy_settings):
-    return login(Client(), "alice")
+def alice(proxy_settings, make_client):
+    return login(make_client(), "alice")
 
 
 def test_logged_in_call_reaches_the_sample_api_with_the_users_token(alice, sample_api):
@@ -32,21 +33,24 @@ def test_logged_in_call_reaches_the_sample_api_with_the_users_token(alice, sampl
     assert body["forwarded_for"] == "127.0.0.1"
 
 
-def test_notes_are_kept_per_user(proxy_settings):
-    alice, bob = login(Client(), "alice"), login(Client(), "bob")
+def test_notes_are_kept_per_user(proxy_settings, make_client):
+    alice, bob = login(make_client(), "alice"), login(make_client(), "bob")
+    # The sample API keeps notes for the whole run: each test sees the ones made before it.
+    before = [n["text"] for n in alice.get("/api/proxy/api/notes", **CSRF).json()["notes"]]
     created = alice.post(
         "/api/proxy/api/notes", {"text": "buy milk"}, content_type="application/json", **CSRF
     )
     assert created.status_code == 201, created.content
     assert created.json()["text"] == "buy milk"
     assert [n["text"] for n in alice.get("/api/proxy/api/notes", **CSRF).json()["notes"]] == [
-        "buy milk"
+        *before,
+        "buy milk",
     ]
     assert bob.get("/api/proxy/api/notes", **CSRF).json()["notes"] == []
 
 
-def test_required_upstream_without_login_is_401_with_login_url(proxy_settings, echo):
-    response = Client().get("/api/proxy/echo/x", **CSRF)
+def test_required_upstream_without_login_is_401_with_login_url(proxy_settings, echo, make_client):
+    response = make_client().get("/api/proxy/echo/x", **CSRF)
     assert response.status_code == 401
     body = response.json()
     assert body["error"] == "login_required"
@@ -71,8 +75,8 @@ def test_csrf_header_name_is_configurable(alice, echo, settings):
     assert "x-requested-by" not in echo.arrivals[0].names()
 
 
-def test_the_header_replaces_djangos_csrf_token_check(proxy_settings, echo):
-    client = login(Client(enforce_csrf_checks=True))
+def test_the_header_replaces_djangos_csrf_token_check(proxy_settings, echo, make_client):
+    client = login(make_client(enforce_csrf_checks=True))
     response = client.post("/api/proxy/echo/x", b"{}", content_type="application/json", **CSRF)
     assert response.status_code == 200
     assert len(echo.arrivals) == 1
@@ -91,8 +95,8 @@ def test_method_not_allowed_is_405_with_allow(alice, echo):
     assert echo.arrivals == []
 
 
-def test_optional_upstream_goes_anonymous_without_login(proxy_settings, echo):
-    assert Client().get("/api/proxy/open/x", **CSRF).status_code == 200
+def test_optional_upstream_goes_anonymous_without_login(proxy_settings, echo, make_client):
+    assert make_client().get("/api/proxy/open/x", **CSRF).status_code == 200
     assert echo.arrivals[0].header("Authorization") is None
 
 
@@ -206,7 +210,11 @@ def test_token_unavailable_is_503_with_retry_after(alice, echo, monkeypatch):
     def unavailable(request, **kwargs):
         raise TokenUnavailable("The provider is not answering.")
 
+    async def aunavailable(request, **kwargs):
+        unavailable(request)
+
     monkeypatch.setattr("proxy.views.get_access_token", unavailable)
+    monkeypatch.setattr("proxy.asgi_http.aget_edge_token", aunavailable)
     response = alice.get("/api/proxy/echo/x", **CSRF)
     assert response.status_code == 503
     assert response.json()["error"] == "token_unavailable"

@@ -1,0 +1,309 @@
+"""``/api/proxy/<upstream>/<path>`` over ASGI: the async shell around the same steps as
+``proxy.views`` (``proxy.steps``, ``paths``, ``bodies``, ``headers``, ``challenges``,
+``redirects``, ``responses``). An open stream or a slow client costs a coroutine, not a thread;
+a call with no token renewal due costs one Redis round trip and no database query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+from django.core.exceptions import DisallowedHost
+from django.http import HttpRequest
+
+from accounts.api import AccountsError, EdgeError, EdgeRequest, aget_edge_token
+from proxy.async_bodies import AsyncRequestBody
+from proxy.async_forwarding import adiscard, aread_some, aread_whole, asend
+from proxy.bodies import plan_body
+from proxy.conf import proxy_settings
+from proxy.exceptions import InvalidHost, ProxyError, UpstreamUnavailable
+from proxy.headers import forwarded_request_headers
+from proxy.metrics import UPSTREAM_SECONDS, count_call
+from proxy.paths import raw_request_path
+from proxy.responses import error_payload
+from proxy.steps import (
+    BrowserHead,
+    browser_head,
+    check_csrf_header,
+    check_method,
+    forwarded_target,
+    retry_with_new_token,
+    route_prefix,
+    wants_token,
+)
+from proxy.upstreams import Upstream, get_upstream
+
+logger = logging.getLogger(__name__)
+
+# Headers the site adds to every answer (security headers), given the request.
+SiteHeaders = Callable[[HttpRequest], Mapping[str, str]]
+
+
+class ScopeRequest(HttpRequest):
+    """Django's request API over an ASGI scope, without reading anything: ``get_host()``
+    (checked against ``ALLOWED_HOSTS``) and ``scheme`` (``SECURE_PROXY_SSL_HEADER``) are
+    Django's own rules."""
+
+    def __init__(self, scope: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+        super().__init__()
+        self.method = scope.get("method", "GET")
+        self.path = self.path_info = scope["path"]
+        server = scope.get("server") or ("localhost", 80)
+        meta: dict[str, Any] = {
+            "REQUEST_METHOD": self.method,
+            "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+            "REMOTE_ADDR": (scope.get("client") or ("", 0))[0],
+            "SERVER_NAME": str(server[0]),
+            "SERVER_PORT": str(server[1] or 0),
+            "wsgi.url_scheme": scope.get("scheme", "http"),
+        }
+        for name, value in headers.items():
+            meta["HTTP_" + name.upper().replace("-", "_")] = value
+        self.META = meta
+
+    def _get_scheme(self) -> str:
+        return str(self.META["wsgi.url_scheme"])
+
+
+def header_pairs(scope: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]]
+
+
+def joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Repeated headers joined with ", ", as a WSGI environ holds them."""
+    found: dict[str, str] = {}
+    for name, value in pairs:
+        found[name] = f"{found[name]}, {value}" if name in found else value
+    return found
+
+
+def edge_request(
+    request: ScopeRequest, headers: Mapping[str, str], cookie: str | None
+) -> EdgeRequest:
+    return EdgeRequest(
+        method=request.method or "GET",
+        path=request.path,
+        query_string=request.META["QUERY_STRING"],
+        headers=headers,
+        client=request.META["REMOTE_ADDR"],
+        scheme=request.scheme or "http",
+        session_cookie=cookie,
+    )
+
+
+async def proxy_http(
+    scope: Mapping[str, Any],
+    receive: Any,
+    send: Any,
+    *,
+    name: str,
+    forwarded_path: str,
+    session_cookie: str | None,
+    site_headers: SiteHeaders,
+) -> None:
+    pairs = header_pairs(scope)
+    headers = joined(pairs)
+    request = ScopeRequest(scope, headers)
+    cookies: list[str] = []
+    try:
+        upstream = get_upstream(name)
+        status = await _forward(
+            scope,
+            receive,
+            send,
+            request,
+            upstream,
+            forwarded_path,
+            pairs,
+            headers,
+            session_cookie,
+            cookies,
+            site_headers,
+        )
+    except (ProxyError, AccountsError, EdgeError) as error:
+        if isinstance(error, EdgeError):
+            cookies, error = error.set_cookies, error.error
+        status, extra, body = error_payload(error, method=request.method or "", path=request.path)
+        await _start(send, status, extra, cookies, site_headers(request))
+        await send({"type": "http.response.body", "body": body})
+    count_call(name, status)
+
+
+async def _forward(
+    scope: Mapping[str, Any],
+    receive: Any,
+    send: Any,
+    request: ScopeRequest,
+    upstream: Upstream,
+    forwarded_path: str,
+    pairs: list[tuple[str, str]],
+    headers: dict[str, str],
+    session_cookie: str | None,
+    cookies: list[str],
+    site_headers: SiteHeaders,
+) -> int:
+    method = request.method or "GET"
+    check_method(upstream, method)
+    csrf_name = proxy_settings.PROXY_CSRF_HEADER
+    check_csrf_header(headers.get(csrf_name.lower()), csrf_name)
+    try:
+        host = request.get_host()
+    except DisallowedHost as exc:
+        raise InvalidHost() from exc
+    prefix = route_prefix(request.path, forwarded_path)
+    raw = scope.get("raw_path")
+    raw_path = raw_request_path({"RAW_URI": raw.decode("latin-1") if raw else ""}, request.path)
+    target = forwarded_target(upstream, raw_path, prefix, request.META["QUERY_STRING"])
+    plan = plan_body(
+        headers.get("content-length"),
+        headers.get("transfer-encoding"),
+        limit=upstream.max_body_bytes,
+        input_terminated=True,  # the server removes the chunked framing and ends the body
+    )
+    body = await AsyncRequestBody(
+        receive,
+        plan,
+        limit=upstream.max_body_bytes,
+        replay_limit=proxy_settings.PROXY_REPLAY_BODY_LIMIT,
+    ).start()
+    edge = edge_request(request, headers, session_cookie)
+    token = await _token(edge, upstream, cookies, force=False)
+    outgoing = forwarded_request_headers(
+        pairs,
+        client=request.META["REMOTE_ADDR"],
+        csrf_header=csrf_name,
+        bearer_token=token,
+        forwarded_host=host,
+        forwarded_proto=request.scheme or "http",
+    )
+    response = await _send(upstream, method, target, outgoing, body)
+    if retry_with_new_token(
+        response.status,
+        token,
+        replayable=body.replayable,
+        challenges=response.headers.getall("WWW-Authenticate", []),
+    ):
+        logger.info("%s answered 401; renewing the access token once", upstream.name)
+        await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
+        token = await _token(edge, upstream, cookies, force=True)
+        outgoing["Authorization"] = f"Bearer {token}"
+        response = await _send(upstream, method, target, outgoing, body)
+    head = browser_head(
+        response.status,
+        [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
+        method=method,
+        upstream=upstream,
+        target=target,
+        proxy_base=prefix,
+        forward_set_cookie=proxy_settings.PROXY_FORWARD_SET_COOKIE,
+        chunk_size=proxy_settings.PROXY_CHUNK_SIZE,
+    )
+    await _answer(send, receive, response, head, upstream, cookies, site_headers(request))
+    return head.status
+
+
+async def _token(
+    edge: EdgeRequest, upstream: Upstream, cookies: list[str], *, force: bool
+) -> str | None:
+    if not wants_token(upstream, authenticated=True):
+        return None
+    got = await aget_edge_token(
+        edge,
+        audience=upstream.audience,
+        scope=upstream.scope,
+        optional=upstream.auth == "optional",
+        force=force,
+    )
+    cookies.extend(got.set_cookies)
+    return got.token
+
+
+async def _send(
+    upstream: Upstream,
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    body: AsyncRequestBody,
+) -> aiohttp.ClientResponse:
+    length = body.content_length
+    if length is not None and not body.empty:
+        headers["Content-Length"] = str(length)
+    with UPSTREAM_SECONDS.labels(upstream=upstream.name).time():
+        try:
+            return await asend(upstream, method, target, headers, body.body())
+        except UpstreamUnavailable:
+            # The browser's body failed while it streamed: that is the error to report.
+            if body.failure is not None:
+                raise body.failure from None
+            raise
+
+
+async def _start(
+    send: Any,
+    status: int,
+    headers: Mapping[str, str],
+    cookies: list[str],
+    site: Mapping[str, str],
+) -> None:
+    out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    present = {k for k, _ in out}
+    out += [
+        (k.lower().encode(), v.encode())
+        for k, v in site.items()
+        if k.lower().encode() not in present
+    ]
+    out += [(b"set-cookie", c.encode("latin-1")) for c in cookies]
+    await send({"type": "http.response.start", "status": status, "headers": out})
+
+
+async def _answer(
+    send: Any,
+    receive: Any,
+    response: aiohttp.ClientResponse,
+    head: BrowserHead,
+    upstream: Upstream,
+    session_cookies: list[str],
+    site: Mapping[str, str],
+) -> None:
+    headers = dict(head.headers)
+    cookies = [*session_cookies, *head.cookies]
+    if head.read_whole:
+        data = await aread_whole(response, upstream=upstream.name) if head.has_body else b""
+        if not head.has_body:
+            response.release()
+        await _start(send, head.status, headers, cookies, site)
+        await send({"type": "http.response.body", "body": data})
+        return
+    await _start(send, head.status, headers, cookies, site)
+    pump = asyncio.ensure_future(_pump(send, response, upstream.name))
+    gone = asyncio.ensure_future(_disconnected(receive))
+    try:
+        await asyncio.wait({pump, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not pump.done():
+            # The browser left: let go of the upstream rather than read on for nobody.
+            pump.cancel()
+        gone.cancel()
+        if not response.closed:
+            response.close()
+    if pump.done() and not pump.cancelled() and pump.exception() is not None:
+        # Raising (rather than ending quietly) makes the server cut the connection, so the
+        # browser sees a truncated body instead of a complete-looking one.
+        raise pump.exception()  # type: ignore[misc]
+
+
+async def _pump(send: Any, response: aiohttp.ClientResponse, upstream: str) -> None:
+    chunk_size = proxy_settings.PROXY_CHUNK_SIZE
+    while data := await aread_some(response, chunk_size, upstream=upstream):
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+    response.release()
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _disconnected(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
