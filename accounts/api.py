@@ -20,7 +20,6 @@ Other apps import from this module only (tests/proxy/test_boundaries.py holds th
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
@@ -29,7 +28,6 @@ from typing import Any, Concatenate, ParamSpec, TypeAlias, overload
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from accounts.conf import accounts_settings
 from accounts.edge import EdgeError, EdgeRequest, EdgeToken, aclose_edge, aget_edge_token
 from accounts.error_pages import error_response, treat_as_api_call
 from accounts.exceptions import (
@@ -39,8 +37,8 @@ from accounts.exceptions import (
     TokenUnavailable,
 )
 from accounts.redirects import login_url_for
+from accounts.tokens.access import access_token_for
 from accounts.tokens.record import load_tokens
-from accounts.tokens.renewal import current_tokens, force_refresh, token_for_api
 
 __all__ = [
     "AccountsError",
@@ -85,32 +83,11 @@ def get_access_token(
     renew it now; the session is kept).
     """
     try:
-        return _access_token(request, audience=audience, scope=scope, force=force)
+        return access_token_for(request, audience=audience, scope=scope, force=force)
     except LoginRequired as exc:
         if not exc.login_url:
             exc.login_url = login_url_for(request)
         raise
-
-
-def _access_token(
-    request: HttpRequest, *, audience: str | None, scope: str | None, force: bool
-) -> str:
-    if not request.user.is_authenticated:
-        raise LoginRequired("You are not logged in.")
-    if (audience and audience != accounts_settings.OIDC_AUDIENCE) or scope:
-        token = token_for_api(
-            request, audience or accounts_settings.OIDC_AUDIENCE, scope, force=force
-        )
-        if token is None:
-            raise LoginRequired("This session holds no tokens.")
-        return token
-    record = force_refresh(request) if force else current_tokens(request)
-    if record is None:
-        raise LoginRequired("This session holds no tokens.")
-    if record.access_token_expired(now=time.time()):
-        # No refresh token to renew it with: only a new login gives a new one.
-        raise LoginRequired("Your access has expired; please log in again.")
-    return record.access_token
 
 
 View: TypeAlias = Callable[Concatenate[HttpRequest, P], HttpResponse]

@@ -18,6 +18,7 @@ from accounts.exceptions import AccountsError, LoginRequired
 from accounts.redirects import login_url_for
 from accounts.sessions.activity import check_session_lifetime
 from accounts.sessions.store import SessionStore
+from accounts.tokens.access import access_token_for
 
 
 def upkeep(
@@ -50,9 +51,13 @@ def upkeep(
 def access_token(
     request: HttpRequest, audience: str | None, scope: str | None, *, force: bool
 ) -> str:
-    from accounts.api import get_access_token  # the public face, imported late: it imports us
-
-    return get_access_token(request, audience=audience, scope=scope, force=force)
+    try:
+        return access_token_for(request, audience=audience, scope=scope, force=force)
+    except LoginRequired as exc:
+        # As accounts.api does for a page's request: the way back through the login.
+        if not exc.login_url:
+            exc.login_url = login_url_for(request)
+        raise
 
 
 def _session_cookies(request: HttpRequest) -> list[str]:
