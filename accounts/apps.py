@@ -20,3 +20,8 @@ class AccountsConfig(AppConfig):
         from accounts.tokens import record, revoke_on_end  # noqa: F401
 
         drop_query_strings_from_request_lines()
+
+        # A changed password ends the user's sessions, the proxy's fast path included.
+        from accounts.admin_access import password_changes
+
+        password_changes.connect()

@@ -15,7 +15,8 @@ ended; ``request`` is None when it was ended from outside its own request. ``rea
 - ``token_record_unreadable``: no key in ``TOKEN_ENCRYPTION_KEYS`` decrypts the tokens any more;
 - ``revoked_by_admin``: ended in the admin's live-session list;
 - ``ended_by_user``: ended by the user from another session (``/account/session/``);
-- ``backchannel_logout``: the provider said the user logged out there.
+- ``backchannel_logout``: the provider said the user logged out there;
+- ``password_changed``: the user's password was changed (break-glass password accounts).
 """
 
 from typing import Literal, get_args
@@ -32,6 +33,7 @@ EndReason = Literal[
     "revoked_by_admin",
     "ended_by_user",
     "backchannel_logout",
+    "password_changed",
 ]
 SESSION_END_REASONS: tuple[EndReason, ...] = get_args(EndReason)
 

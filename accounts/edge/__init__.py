@@ -11,9 +11,10 @@ upstream's rejection, the sync code runs in a thread on a Django request made fo
 so a session ends, an activity is written and a token is renewed (single flight) one way only.
 
 Who the user is comes from the session's ``_auth_user_id`` on that common path, not from the
-database: Django's session auth hash (a password change logs other sessions out) is checked when
-the sync code runs, so in a thread, on the next renewal or activity write (at most one
-``activity_interval`` later), and on every page view.
+database: Django's session auth hash is checked when the sync code runs (in a thread, on the next
+renewal or activity write, and on every page view), and a password change ends the user's
+sessions at once (``accounts.admin_access.password_changes``), so none of them goes on through
+here.
 """
 
 from __future__ import annotations
