@@ -178,3 +178,29 @@ def test_logging_out_closes_the_sockets(edge, alice):
             ws.recv(5)
     assert received(closed).code == 4401
     assert time.monotonic() - started < 5
+
+
+def test_a_session_gone_from_redis_without_a_notice_closes_its_sockets(edge, alice):
+    """A lifetime running out is Redis expiring the session: no one publishes, the sweep sees."""
+    from django.core.cache import caches
+
+    from accounts.sessions.store import SessionStore
+
+    cookie = session_of(alice)
+    with open_socket(edge, "/api/proxy/live/echo", cookie=cookie) as ws:
+        ws.send("ping")
+        assert ws.recv(5) == "ping"
+        started = time.monotonic()
+        caches["sessions"].delete(SessionStore(cookie).cache_key)
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(5)
+    assert received(closed).code == 4401
+    assert time.monotonic() - started < 5
+
+
+def test_the_upstream_going_away_closes_the_browsers_socket_with_1014(edge, alice):
+    with open_socket(edge, "/api/proxy/live/echo", cookie=session_of(alice)) as ws:
+        ws.send("!close 1006")  # the echo cannot send 1006; it drops the connection instead
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(5)
+    assert received(closed).code == 1014
