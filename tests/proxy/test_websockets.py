@@ -204,3 +204,18 @@ def test_the_upstream_going_away_closes_the_browsers_socket_with_1014(edge, alic
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(5)
     assert received(closed).code == 1014
+
+
+def test_through_gunicorn_refusals_are_json_and_the_relay_works(stack):
+    """The deployed worker (config/workers.py's uvicorn) gives the same answers."""
+    http = stack.browser()
+    cookie = http.cookies[settings.SESSION_COOKIE_NAME]
+    url = stack.url.replace("http://", "ws://") + "/api/proxy/live/echo"
+    headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"}
+    with pytest.raises(InvalidStatus) as caught:
+        connect(url, origin="http://evil.example", additional_headers=headers, open_timeout=10)
+    assert caught.value.response.status_code == 403
+    assert json.loads(caught.value.response.body)["error"] == "origin_not_allowed"
+    with connect(url, origin=stack.url, additional_headers=headers, open_timeout=10) as ws:
+        ws.send(b"\x00binary")
+        assert ws.recv(5) == b"\x00binary"
