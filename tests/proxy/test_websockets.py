@@ -10,6 +10,7 @@ from django.conf import settings
 from django.test import Client
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
+from websockets.typing import Origin
 
 from accounts.sessions.live import end_session_by_key
 from tests.proxy.conftest import login
@@ -213,7 +214,9 @@ def test_through_gunicorn_refusals_are_json_and_the_relay_works(stack):
     url = stack.url.replace("http://", "ws://") + "/api/proxy/live/echo"
     headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"}
     with pytest.raises(InvalidStatus) as caught:
-        connect(url, origin="http://evil.example", additional_headers=headers, open_timeout=10)
+        connect(
+            url, origin=Origin("http://evil.example"), additional_headers=headers, open_timeout=10
+        )
     assert caught.value.response.status_code == 403
     assert json.loads(caught.value.response.body)["error"] == "origin_not_allowed"
     with connect(url, origin=stack.url, additional_headers=headers, open_timeout=10) as ws:
