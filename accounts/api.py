@@ -7,7 +7,9 @@ response can use as they are; a ``LoginRequired`` always carries the ``login_url
 the user back to what they were doing.
 
 ``aget_edge_token`` is the same for an asyncio edge (the proxy's ASGI handler): one Redis round
-trip when nothing is due, the sync rules in a thread when something is.
+trip when nothing is due, the sync rules in a thread when something is. ``watch_session_end``
+gives it an event set when the session ends (however it ends), so that an open stream or
+socket can close.
 
 ``with_access_token`` hands a view that token and answers for it when there is none (a page's
 visitor goes to the login, an API caller gets 401 JSON), so the view needs no try/except.
@@ -28,7 +30,14 @@ from typing import Any, Concatenate, ParamSpec, TypeAlias, overload
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
-from accounts.edge import EdgeError, EdgeRequest, EdgeToken, aclose_edge, aget_edge_token
+from accounts.edge import (
+    EdgeError,
+    EdgeRequest,
+    EdgeToken,
+    aclose_edge,
+    aget_edge_token,
+    watch_session_end,
+)
 from accounts.error_pages import error_response, treat_as_api_call
 from accounts.exceptions import (
     AccountsError,
@@ -56,6 +65,7 @@ __all__ = [
     "logged_in_user_context",
     "login_required",
     "treat_as_api_call",
+    "watch_session_end",
     "with_access_token",
 ]
 

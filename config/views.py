@@ -8,6 +8,11 @@ from django.shortcuts import render
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET
 
+from proxy.upstreams import UpstreamConfigError, configured_upstreams
+
+# The upstream the home page's WebSocket demo talks to (./dev/up registers the sample API's).
+WEBSOCKET_DEMO_UPSTREAM = "live"
+
 # What a provider appends when it sends the browser back after logout (RP-initiated logout
 # echoes ``state``; RFC 9207 providers add ``iss``): nothing the page reads.
 _LOGOUT_RETURN_PARAMETERS = frozenset({"state", "iss"})
@@ -19,7 +24,15 @@ def home(request: HttpRequest) -> HttpResponse:
         # Back from the provider's logout: show a clean address, not the provider's state.
         return HttpResponseRedirect("/")
     # Who is logged in comes from accounts.api's context processor (``logged_in_user``).
-    return render(request, "home.html")
+    return render(request, "home.html", {"websocket_demo": _websocket_demo()})
+
+
+def _websocket_demo() -> str | None:
+    try:
+        upstream = configured_upstreams().get(WEBSOCKET_DEMO_UPSTREAM)
+    except UpstreamConfigError:  # reported by proxy.E002; the page still renders
+        return None
+    return upstream.name if upstream is not None and upstream.websocket else None
 
 
 # A small mark for the browser tab. Browsers ask for /favicon.ico on every page (the admin's

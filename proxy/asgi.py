@@ -64,6 +64,7 @@ class ProxyEdge:
             name=match["upstream"],
             forwarded_path=match["path"] or "",
             session_cookie=cookie,
+            site_headers=self.site_headers,
         )
 
     async def _lifespan(self, receive: Any, send: Any) -> None:

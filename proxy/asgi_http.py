@@ -15,7 +15,13 @@ import aiohttp
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 
-from accounts.api import AccountsError, EdgeError, EdgeRequest, aget_edge_token
+from accounts.api import (
+    AccountsError,
+    EdgeError,
+    EdgeRequest,
+    aget_edge_token,
+    watch_session_end,
+)
 from proxy.async_bodies import AsyncRequestBody
 from proxy.async_forwarding import adiscard, aread_some, aread_whole, asend
 from proxy.bodies import plan_body
@@ -171,7 +177,7 @@ async def _forward(
         replay_limit=proxy_settings.PROXY_REPLAY_BODY_LIMIT,
     ).start()
     edge = edge_request(request, headers, session_cookie)
-    token = await _token(edge, upstream, cookies, force=False)
+    token = await upstream_token(edge, upstream, cookies, force=False)
     outgoing = forwarded_request_headers(
         pairs,
         client=request.META["REMOTE_ADDR"],
@@ -189,7 +195,7 @@ async def _forward(
     ):
         logger.info("%s answered 401; renewing the access token once", upstream.name)
         await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        token = await _token(edge, upstream, cookies, force=True)
+        token = await upstream_token(edge, upstream, cookies, force=True)
         outgoing["Authorization"] = f"Bearer {token}"
         response = await _send(upstream, method, target, outgoing, body)
     head = browser_head(
@@ -202,11 +208,13 @@ async def _forward(
         forward_set_cookie=proxy_settings.PROXY_FORWARD_SET_COOKIE,
         chunk_size=proxy_settings.PROXY_CHUNK_SIZE,
     )
-    await _answer(send, receive, response, head, upstream, cookies, site_headers(request))
+    await _answer(
+        send, receive, response, head, upstream, cookies, site_headers(request), session_cookie
+    )
     return head.status
 
 
-async def _token(
+async def upstream_token(
     edge: EdgeRequest, upstream: Upstream, cookies: list[str], *, force: bool
 ) -> str | None:
     if not wants_token(upstream, authenticated=True):
@@ -249,6 +257,14 @@ async def _start(
     cookies: list[str],
     site: Mapping[str, str],
 ) -> None:
+    out = asgi_headers(headers, cookies, site)
+    await send({"type": "http.response.start", "status": status, "headers": out})
+
+
+def asgi_headers(
+    headers: Mapping[str, str], cookies: list[str], site: Mapping[str, str]
+) -> list[tuple[bytes, bytes]]:
+    """An answer's headers, the site's added where the answer has none of its own."""
     out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
     present = {k for k, _ in out}
     out += [
@@ -257,7 +273,7 @@ async def _start(
         if k.lower().encode() not in present
     ]
     out += [(b"set-cookie", c.encode("latin-1")) for c in cookies]
-    await send({"type": "http.response.start", "status": status, "headers": out})
+    return out
 
 
 async def _answer(
@@ -268,6 +284,7 @@ async def _answer(
     upstream: Upstream,
     session_cookies: list[str],
     site: Mapping[str, str],
+    session_cookie: str | None,
 ) -> None:
     headers = dict(head.headers)
     cookies = [*session_cookies, *head.cookies]
@@ -279,17 +296,28 @@ async def _answer(
         await send({"type": "http.response.body", "body": data})
         return
     await _start(send, head.status, headers, cookies, site)
-    pump = asyncio.ensure_future(_pump(send, response, upstream.name))
-    gone = asyncio.ensure_future(_disconnected(receive))
-    try:
-        await asyncio.wait({pump, gone}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not pump.done():
-            # The browser left: let go of the upstream rather than read on for nobody.
-            pump.cancel()
-        gone.cancel()
-        if not response.closed:
-            response.close()
+    # A stream (an event stream, a long download) ends when the session does. Watched from
+    # here, after the token was read: an end in between is caught by the watch's sweep.
+    async with watch_session_end(session_cookie) as ended:
+        pump = asyncio.ensure_future(_pump(send, response, upstream.name))
+        gone = asyncio.ensure_future(_disconnected(receive))
+        end = asyncio.ensure_future(ended.wait())
+        try:
+            await asyncio.wait({pump, gone, end}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not pump.done():
+                # The browser left, or the session ended: let go of the upstream rather than
+                # read on for nobody.
+                pump.cancel()
+            gone.cancel()
+            end.cancel()
+            if not response.closed:
+                response.close()
+    if ended.is_set() and not pump.done():
+        logger.info("ending a stream from %s: its session ended", upstream.name)
+        # A complete (if early) end, so the page's reader sees the stream finish.
+        await send({"type": "http.response.body", "body": b""})
+        return
     if pump.done() and not pump.cancelled() and pump.exception() is not None:
         # Raising (rather than ending quietly) makes the server cut the connection, so the
         # browser sees a truncated body instead of a complete-looking one.

@@ -12,6 +12,7 @@ from django.core.checks import CheckMessage, Error, Warning, register
 
 from proxy.conf import proxy_settings
 from proxy.upstreams import UpstreamConfigError, parse_upstream
+from proxy.websocket_steps import site_origin
 
 # Headers a cross-site page may send without a CORS preflight (Fetch standard, "CORS-safelisted
 # request-header"): as the anti-forgery header they would defend against nothing.
@@ -55,6 +56,15 @@ def check_upstreams(
                     "plain http.",
                     hint="Use https for any upstream beyond this machine, or auth 'none'.",
                     id="proxy.W001",
+                )
+            )
+        if upstream.websocket and not site_origin(proxy_settings.SITE_URL):
+            messages.append(
+                Warning(
+                    f"PROXY_UPSTREAMS: upstream {name!r} accepts WebSockets, but SITE_URL is not "
+                    "an http(s) URL, so no handshake's Origin can match and every one is refused.",
+                    hint="Set SITE_URL to the site's public URL (https://app.example.com).",
+                    id="proxy.W003",
                 )
             )
     return messages

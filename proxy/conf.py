@@ -51,5 +51,10 @@ class ProxySettings:
         more are never used at once, fewer means reconnecting under load."""
         return int(getattr(settings, "PROXY_POOL_MAXSIZE", 16))
 
+    @property
+    def SITE_URL(self) -> str:
+        """The site's public URL: a proxied WebSocket's ``Origin`` must be its origin."""
+        return str(getattr(settings, "SITE_URL", "")).rstrip("/")
+
 
 proxy_settings = ProxySettings()

@@ -36,6 +36,24 @@ class CsrfHeaderMissing(ProxyError):
     title = "The request lacks the anti-forgery header"
 
 
+class WebSocketNotAllowed(ProxyError):
+    """A WebSocket handshake for an upstream without ``"websocket": true``."""
+
+    status = 403
+    code = "websocket_not_allowed"
+    title = "This upstream does not accept WebSockets"
+
+
+class ForeignOrigin(ProxyError):
+    """A WebSocket handshake whose ``Origin`` is not this site's: browsers send cookies with a
+    cross-site WebSocket and cannot add the anti-forgery header to one, so the origin is the
+    check (cross-site WebSocket hijacking)."""
+
+    status = 403
+    code = "origin_not_allowed"
+    title = "WebSockets through the proxy are only for this site's pages"
+
+
 class MethodNotAllowed(ProxyError):
     status = 405
     code = "method_not_allowed"

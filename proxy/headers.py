@@ -45,6 +45,19 @@ REQUEST_NEVER_FORWARDED = HOP_BY_HOP | {
 
 RESPONSE_NEVER_FORWARDED = HOP_BY_HOP | {"set-cookie"}
 
+# A WebSocket handshake is made again for the upstream hop: its key, version and extensions
+# belong to the browser's hop (the client library sends its own), and the subprotocols the
+# browser offers are passed on as such (``websocket_subprotocols``), not as a raw header.
+WEBSOCKET_HANDSHAKE = frozenset(
+    {
+        "sec-websocket-key",
+        "sec-websocket-version",
+        "sec-websocket-extensions",
+        "sec-websocket-accept",
+        "sec-websocket-protocol",
+    }
+)
+
 # Directives that would let a shared cache (a CDN, a corporate proxy) keep a user's answer.
 _SHARED_CACHE_DIRECTIVES = frozenset({"public", "s-maxage", "proxy-revalidate", "private"})
 
@@ -118,6 +131,38 @@ def forwarded_request_headers(
     if bearer_token is not None:
         kept["Authorization"] = f"Bearer {bearer_token}"
     return kept
+
+
+def websocket_request_headers(
+    headers: Iterable[tuple[str, str]],
+    *,
+    client: str,
+    csrf_header: str,
+    bearer_token: str | None,
+    forwarded_host: str,
+    forwarded_proto: str,
+) -> dict[str, str]:
+    """The headers for the upstream's WebSocket handshake: the HTTP rules (no ``Cookie``, no
+    browser ``Authorization``, no hop-by-hop ``Upgrade``/``Connection``, the bearer added), and
+    none of the browser hop's ``Sec-WebSocket-*``."""
+    kept = [(k, v) for k, v in headers if k not in WEBSOCKET_HANDSHAKE]
+    return forwarded_request_headers(
+        kept,
+        client=client,
+        csrf_header=csrf_header,
+        bearer_token=bearer_token,
+        forwarded_host=forwarded_host,
+        forwarded_proto=forwarded_proto,
+    )
+
+
+def websocket_subprotocols(headers: Iterable[tuple[str, str]]) -> list[str]:
+    """The subprotocols the browser offers, in its order (RFC 6455 §4.1)."""
+    offered: list[str] = []
+    for name, value in headers:
+        if name == "sec-websocket-protocol":
+            offered += [p.strip() for p in value.split(",") if p.strip()]
+    return offered
 
 
 def browser_response_headers(

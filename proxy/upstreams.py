@@ -15,6 +15,8 @@ An entry is a base URL or a dict::
             "max_body_bytes": 10485760,
             "audience": null,             # the token's audience, when not the default one
             "scope": null,
+            "websocket": false,           # true: WebSocket handshakes are proxied too
+            "max_message_bytes": 1048576, # largest WebSocket message, either way
         },
     }
 """
@@ -40,6 +42,8 @@ DEFAULT_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 DEFAULT_CONNECT_TIMEOUT = 3.05  # just over TCP's 3 s retransmission window, as requests advises
 DEFAULT_READ_TIMEOUT = 30.0
 DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
+# A WebSocket message is held whole before it is relayed: this bounds the memory one costs.
+DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
 _FIELDS = frozenset(
     {
         "url",
@@ -50,6 +54,8 @@ _FIELDS = frozenset(
         "max_body_bytes",
         "audience",
         "scope",
+        "websocket",
+        "max_message_bytes",
     }
 )
 
@@ -71,6 +77,8 @@ class Upstream:
     max_body_bytes: int
     audience: str | None
     scope: str | None
+    websocket: bool = False
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 
     @property
     def origin(self) -> str:
@@ -113,6 +121,9 @@ def parse_upstream(name: str, entry: Any) -> Upstream:
     auth = entry.get("auth", "required")
     if auth not in AUTH_MODES:
         raise UpstreamConfigError(f"upstream {name!r}: auth must be one of {AUTH_MODES}")
+    websocket = entry.get("websocket", False)
+    if not isinstance(websocket, bool):
+        raise UpstreamConfigError(f"upstream {name!r}: websocket must be true or false")
     methods = frozenset(str(m).upper() for m in entry.get("methods", DEFAULT_METHODS))
     if not methods or not methods <= KNOWN_METHODS:
         raise UpstreamConfigError(
@@ -130,6 +141,10 @@ def parse_upstream(name: str, entry: Any) -> Upstream:
         max_body_bytes=_non_negative_int(name, "max_body_bytes", entry, DEFAULT_MAX_BODY_BYTES),
         audience=_optional_str(name, "audience", entry),
         scope=_optional_str(name, "scope", entry),
+        websocket=websocket,
+        max_message_bytes=_positive_int(
+            name, "max_message_bytes", entry, DEFAULT_MAX_MESSAGE_BYTES
+        ),
     )
 
 
@@ -193,6 +208,13 @@ def _non_negative_int(name: str, field: str, entry: dict[str, Any], default: int
     value = entry.get(field, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UpstreamConfigError(f"upstream {name!r}: {field} must be a whole number >= 0")
+    return value
+
+
+def _positive_int(name: str, field: str, entry: dict[str, Any], default: int) -> int:
+    value = _non_negative_int(name, field, entry, default)
+    if value == 0:
+        raise UpstreamConfigError(f"upstream {name!r}: {field} must be a whole number > 0")
     return value
 
 

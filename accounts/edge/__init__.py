@@ -26,11 +26,19 @@ from django.contrib.auth.models import AnonymousUser
 
 from accounts.edge.decisions import ANONYMOUS, UPKEEP, fast_decision
 from accounts.edge.requests import EdgeError, EdgeRequest, EdgeToken
+from accounts.edge.session_watch import astop_session_watch, watch_session_end
 from accounts.edge.sync_fallback import access_token, django_request_for, upkeep
 from accounts.exceptions import AccountsError
 from accounts.sessions.async_read import aclose_redis, aload_snapshot
 
-__all__ = ["EdgeError", "EdgeRequest", "EdgeToken", "aclose_edge", "aget_edge_token"]
+__all__ = [
+    "EdgeError",
+    "EdgeRequest",
+    "EdgeToken",
+    "aclose_edge",
+    "aget_edge_token",
+    "watch_session_end",
+]
 
 
 async def aget_edge_token(
@@ -70,5 +78,7 @@ async def aget_edge_token(
 
 
 async def aclose_edge() -> None:
-    """Close this loop's Redis connections (the ASGI lifespan's shutdown)."""
+    """Stop this loop's session-end subscriber and close its Redis connections (the ASGI
+    lifespan's shutdown)."""
+    await astop_session_watch()
     await aclose_redis()

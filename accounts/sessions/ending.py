@@ -19,6 +19,7 @@ from django.contrib import auth
 from django.http import HttpRequest
 
 from accounts.exceptions import SessionEnded
+from accounts.sessions.end_notices import publish_session_end
 from accounts.sessions.records import Records
 from accounts.sessions.store import SessionStore
 from accounts.signals import EndReason, session_ended
@@ -65,10 +66,12 @@ def log_out(
     session = request.session
     # The copies this request holds: no round trip, and what the logout is about to delete.
     held = session.records() if isinstance(session, SessionStore) else {}
+    session_key = session.session_key
     auth.logout(request)
     if user.is_authenticated:
         session_was_ended(
             sender=sender or log_out,
+            session_key=session_key,
             request=request,
             user=user,
             user_id=user.pk,
@@ -82,6 +85,7 @@ def log_out(
 def session_was_ended(
     *,
     sender: Callable[..., Any],
+    session_key: str | None,
     request: HttpRequest | None,
     user: Any,
     user_id: object,
@@ -89,7 +93,10 @@ def session_was_ended(
     records: Records,
     in_request: bool,
 ) -> None:
-    """Run the hooks, log and send ``session_ended`` for a session already deleted."""
+    """Tell this site's workers (its open sockets and streams close), run the hooks, log and
+    send ``session_ended`` for a session already deleted."""
+    if session_key:
+        publish_session_end(session_key)
     for hook in _hooks.values():
         if hook.also_in_request or not in_request:
             hook.run(records, reason)

@@ -92,6 +92,7 @@ def end_session_by_key(session_key: str, *, reason: EndReason) -> None:
     user_id = activity.get("user_id") if isinstance(activity, dict) else None
     session_was_ended(
         sender=end_session_by_key,
+        session_key=session_key,
         request=None,
         user=get_user_model().objects.filter(pk=user_id).first() if user_id else None,
         user_id=user_id,

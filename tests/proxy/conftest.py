@@ -12,9 +12,10 @@ from tests.stack import Provider, Site, free_port, sign_in_at_provider
 CALLBACK = "http://testserver/auth/callback/"
 
 
-def upstreams_for(echo_url, api_url):
+def upstreams_for(echo_url, api_url, live_url):
     """The allow-list every proxy test runs with: one upstream per auth mode and failure."""
     return {
+        "live": {"url": live_url, "websocket": True, "max_message_bytes": 64 * 1024},
         "api": {"url": api_url, "auth": "required", "max_body_bytes": 256 * 1024 * 1024},
         "notes": {"url": api_url},  # the name the home page's demo calls
         "echo": {"url": echo_url + "/base", "max_body_bytes": 200 * 1024},
@@ -49,7 +50,7 @@ def sample_api(provider):
 @pytest.fixture
 def proxy_settings(oidc_settings, echo, sample_api):
     """The in-process site, pointed at the real provider and the real upstreams."""
-    oidc_settings.PROXY_UPSTREAMS = upstreams_for(echo.url, sample_api.url)
+    oidc_settings.PROXY_UPSTREAMS = upstreams_for(echo.url, sample_api.url, sample_api.live_url)
     forget_pool()
     yield oidc_settings
     forget_pool()
@@ -111,7 +112,9 @@ class ProxyStack:
             self.provider,
             self.site_port,
             workers=1,
-            PROXY_UPSTREAMS=json.dumps(upstreams_for(self.echo.url, self.sample_api.url)),
+            PROXY_UPSTREAMS=json.dumps(
+                upstreams_for(self.echo.url, self.sample_api.url, self.sample_api.live_url)
+            ),
         ).start()
         self.url = self.site.url
 

@@ -19,11 +19,15 @@ from tests.stack import Process, free_port, wait_until
 
 
 class SampleAPI:
-    """``dev/sample_api`` under gunicorn (gthread, like production), trusting ``issuer``."""
+    """``dev/sample_api`` under gunicorn (gthread, like production), trusting ``issuer``, and its
+    WebSocket side (``dev.sample_api.live``) under uvicorn at ``live_url``."""
 
     def __init__(self, issuer: str, audience: str = "http://127.0.0.1:8002") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.live_port = free_port()
+        self.live_url = f"http://127.0.0.1:{self.live_port}"
+        self.live: Process | None = None
         self.env = {
             **os.environ,
             "SAMPLE_API_ISSUER": issuer,
@@ -54,21 +58,43 @@ class SampleAPI:
             ],
             self.env,
         )
-        wait_until(self._ready, 20, f"the sample API on {self.url}")
+        self.live = Process(
+            f"sample-api-live-{self.live_port}",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "dev.sample_api.live:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.live_port),
+                "--lifespan",
+                "off",
+                "--log-level",
+                "warning",
+            ],
+            self.env,
+        )
+        wait_until(self._ready, 20, f"the sample API on {self.url} and {self.live_url}")
         return self
 
     def _ready(self) -> bool:
-        assert self.process is not None
-        if not self.process.alive():
-            raise RuntimeError(f"sample API exited:\n{self.process.log()}")
-        try:
-            return requests.get(self.url + "/health", timeout=1).ok
-        except requests.RequestException:
-            return False
+        for process, url in ((self.process, self.url), (self.live, self.live_url)):
+            assert process is not None
+            if not process.alive():
+                raise RuntimeError(f"sample API exited:\n{process.log()}")
+            try:
+                if not requests.get(url + "/health", timeout=1).ok:
+                    return False
+            except requests.RequestException:
+                return False
+        return True
 
     def stop(self) -> None:
-        if self.process:
-            self.process.stop()
+        for process in (self.process, self.live):
+            if process:
+                process.stop()
 
 
 @dataclass

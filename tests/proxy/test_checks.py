@@ -65,3 +65,12 @@ def test_w002_set_cookie_forwarding(settings):
     assert ids(checks.check_set_cookie(None)) == {"proxy.W002"}
     settings.PROXY_FORWARD_SET_COOKIE = False
     assert checks.check_set_cookie(None) == []
+
+
+def test_w003_websockets_without_a_site_url(settings):
+    settings.PROXY_UPSTREAMS = {"live": {"url": "http://127.0.0.1:8003", "websocket": True}}
+    assert checks.check_upstreams(None) == []
+    settings.SITE_URL = ""
+    messages = checks.check_upstreams(None)
+    assert ids(messages) == {"proxy.W003"}
+    assert "SITE_URL" in messages[0].msg
