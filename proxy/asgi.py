@@ -18,7 +18,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.http.cookie import parse_cookie
 
-from proxy.asgi_http import SiteHeaders, proxy_http
+from proxy.asgi_http import proxy_http
+from proxy.asgi_scope import SiteHeaders
 
 logger = logging.getLogger(__name__)
 

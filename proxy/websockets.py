@@ -28,15 +28,8 @@ from django.core.exceptions import DisallowedHost
 from yarl import URL
 
 from accounts.api import AccountsError, EdgeError, watch_session_end
-from proxy.asgi_http import (
-    ScopeRequest,
-    SiteHeaders,
-    asgi_headers,
-    edge_request,
-    header_pairs,
-    joined,
-    upstream_token,
-)
+from proxy.asgi_http import asgi_headers, upstream_token
+from proxy.asgi_scope import ScopeRequest, SiteHeaders, edge_request, header_pairs, joined
 from proxy.async_forwarding import client_session
 from proxy.conf import proxy_settings
 from proxy.exceptions import InvalidHost, ProxyError, UpstreamTimeout, UpstreamUnavailable
