@@ -232,12 +232,16 @@ class ActiveSessionAdmin(_SessionsAdmin):
 
 
 def matching_users(text: str) -> list[Any]:
-    """The users a filter names: an id exactly, else part of a username, email address or
-    name, in any case (usernames made at login, such as alice-6cba550787, are not typed whole).
+    """The users a filter names: an existing user's id exactly, else part of a username, email
+    address or name, in any case (usernames made at login, such as alice-6cba550787, are not
+    typed whole).
     """
     model = get_user_model()
     if text.isdigit():
-        return list(model.objects.filter(pk=int(text)))
+        by_id = list(model.objects.filter(pk=int(text)))
+        if by_id:
+            return by_id
+        # Not an id: digits from a generated username (alice-6cba550787 can end in digits).
     names = {f.name for f in model._meta.get_fields()}
     wanted = [model.USERNAME_FIELD, model.get_email_field_name(), "first_name", "last_name"]
     query = Q()

@@ -488,3 +488,12 @@ def test_an_absurd_policy_stored_before_the_limits_does_not_break_pages_or_login
     for path in ("/account/", "/account/session/", "/auth/session/"):
         assert client.get(path).status_code == 200, path
     assert client.cookies["sessionid"]["max-age"] <= 3650 * DAY
+
+
+def test_digits_that_are_no_ones_id_find_a_username_ending_in_them(db):
+    from accounts.admin import matching_users
+
+    alice = User.objects.create_user("alice-8a50470311")
+    bob = User.objects.create_user("bob-0000000001")
+    assert matching_users("470311") == [alice]
+    assert matching_users(str(bob.pk)) == [bob]  # an id that exists means that user
