@@ -279,6 +279,11 @@ def wrk(
         result[f"p{pct}_ms"] = float(value) * _UNITS[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["non_2xx"] = int(errors.group(1)) if errors else 0
+    # Refused, reset or timed-out connections: a round with any is not a fair measurement.
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    result["socket_errors"] = sum(int(n) for n in sockets.groups()) if sockets else 0
     return result
 
 
@@ -366,6 +371,7 @@ def summarize(results: dict[str, list[dict]]) -> dict:
             "p50_ms_median": round(statistics.median(r["p50_ms"] for r in runs), 3),
             "p99_ms_median": round(statistics.median(r["p99_ms"] for r in runs), 3),
             "non_2xx": sum(r["non_2xx"] for r in runs),
+            "socket_errors": sum(r["socket_errors"] for r in runs),
         }
     rounds = range(len(next(iter(results.values()))))
 

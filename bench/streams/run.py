@@ -1,13 +1,14 @@
 """N concurrent server-sent event streams through the proxy, while a page is timed.
 
-    .venv/bin/python -m bench.streams.run --streams 200,1000,2000 --seconds 30
+    .venv/bin/python -m bench.streams.run --streams 200,1000,2000 --seconds 30 --ramp 0,5
 
 The site is served as shipped (`gunicorn -c config/gunicorn.py`: 2 workers, each one event loop
 with 8 page threads). For each N: N streams of one event a second for ``--seconds`` seconds
-(bench/streams/upstream.py, aiohttp on 127.0.0.1) are opened at once through
-`/api/proxy/sse/events` by one aiohttp client in its own process (bench/streams/client.py),
-spread over a few logged-in sessions; meanwhile the logged-in home page `/` is fetched every
-0.5 s and timed, and the site's total RSS (master and workers) sampled every 0.5 s.
+(bench/streams/upstream.py, aiohttp on 127.0.0.1) are opened, all at once or spread over
+``--ramp`` seconds, through `/api/proxy/sse/events` by one aiohttp client in its own process
+(bench/streams/client.py), shared among a few logged-in sessions; meanwhile the logged-in
+home page `/` is fetched every 0.5 s and timed, and the site's total RSS (master and workers)
+sampled every 0.5 s.
 
 Targets: every stream completes; first event p99 <= 2 s; page p99 <= 250 ms; RSS <= 1 GiB.
 Each process started here gets the open-files limit raised to the hard limit (a stream holds a
@@ -96,7 +97,9 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
-def one_level(site_url: str, site_pid: int, cookies: list[str], n: int, seconds: int) -> dict:
+def one_level(
+    site_url: str, site_pid: int, cookies: list[str], n: int, seconds: int, ramp: float
+) -> dict:
     pids = [site_pid, *child_pids(site_pid)]
     rss = Sampler(lambda: sum(rss_kib(pid) for pid in pids) / 1024, 0.5)
     page = Sampler(page_timer(site_url + "/", cookies[0]), 0.5)
@@ -106,7 +109,7 @@ def one_level(site_url: str, site_pid: int, cookies: list[str], n: int, seconds:
     url = f"{site_url}/api/proxy/sse/events?count={seconds}&interval=1"
     argv = [sys.executable, "-m", "bench.streams.client", url, ",".join(cookies), str(n)]
     out = subprocess.run(
-        [*argv, str(seconds)],
+        [*argv, str(seconds), str(ramp)],
         capture_output=True,
         text=True,
         check=True,
@@ -123,6 +126,7 @@ def one_level(site_url: str, site_pid: int, cookies: list[str], n: int, seconds:
             errors[s["error"]] = errors.get(s["error"], 0) + 1
     return {
         "streams": n,
+        "ramp_s": ramp,
         "complete": sum(1 for s in streams if s.get("complete")),
         "errors": errors,
         "first_event_p50_s": round(statistics.median(firsts), 3) if firsts else None,
@@ -147,6 +151,12 @@ def main() -> None:
     parser.add_argument("--streams", default="200,1000,2000", help="comma-separated N")
     parser.add_argument("--seconds", type=int, default=30, help="events per stream, 1 a second")
     parser.add_argument("--sessions", type=int, default=8, help="logged-in sessions to share")
+    parser.add_argument(
+        "--ramp",
+        default="0",
+        help="comma-separated seconds over which the N streams start (0: all at once);"
+        " each N is run once per value",
+    )
     args = parser.parse_args()
     limit = raise_open_files_limit()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -181,9 +191,10 @@ def main() -> None:
         print(f"machine: {machine()}; open-files limit {limit}", flush=True)
         levels = []
         for n in (int(x) for x in args.streams.split(",")):
-            levels.append(one_level(site_url, site.proc.pid, cookies, n, args.seconds))
-            print(json.dumps(levels[-1]), flush=True)
-            time.sleep(3)  # let closed connections drain before the next level
+            for ramp in (float(x) for x in args.ramp.split(",")):
+                levels.append(one_level(site_url, site.proc.pid, cookies, n, args.seconds, ramp))
+                print(json.dumps(levels[-1]), flush=True)
+                time.sleep(3)  # let closed connections drain before the next level
         report = {"machine": machine(), "command": " ".join(sys.argv), "levels": levels}
         (WORK / "streams.json").write_text(json.dumps(report, indent=2))
     finally:
