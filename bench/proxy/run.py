@@ -499,13 +499,17 @@ def main() -> None:
             duration=args.duration,
         )
         print(f"latency: wrk -t1 -c1 -d{args.latency_duration}s", flush=True)
-        single = run_rounds(
-            latency_targets,
-            login,
-            rounds=args.rounds,
-            threads=1,
-            connections=1,
-            duration=args.latency_duration,
+        single = (
+            run_rounds(
+                latency_targets,
+                login,
+                rounds=args.rounds,
+                threads=1,
+                connections=1,
+                duration=args.latency_duration,
+            )
+            if latency_targets
+            else {}
         )
         report = {
             "machine": machine(),
