@@ -1,17 +1,22 @@
-"""Benchmark the proxy against what it replaces and what bounds it, all in one run.
+"""Benchmark the proxy and the pages against what they replace and what bounds them, in one run.
 
-    .venv/bin/pip install -e '.[dev,bench]'; apt-get install nginx-light wrk
+    apt-get install -y nginx-light wrk; .venv/bin/pip install -e '.[dev,bench]'
     .venv/bin/python -m bench.proxy.run --rounds 5 --duration 10 --connections 16
 
-Targets; the site is served as shipped (`gunicorn -c config/gunicorn.py`, 2 workers, 4 page
-threads each):
-  direct     nginx answering a small JSON itself (the upstream)
-  nginx      nginx proxy_pass to that upstream (no token: the floor of any proxy)
-  minimal    a minimal Django (only SessionMiddleware, a view reading the Redis session) under
-             gunicorn gthread 2 x 4: what any Django site pays, without this project's stack
-  bare       a page of the site that reads the Redis session (the whole middleware stack)
-  ours       /api/proxy/bench/..., logged in: the ASGI edge, one MGET, the bearer, aiohttp
-  revproxy   django-revproxy 0.13 ProxyView adding the session's bearer token (a site page)
+Targets; the site is served as shipped (`gunicorn -c config/gunicorn.py`: 2 workers, each one
+event loop with 8 page threads):
+  direct        nginx answering a small JSON itself (the upstream)
+  nginx         nginx proxy_pass to that upstream (no token: the floor of any proxy)
+  minimal       a minimal Django (only SessionMiddleware, a view reading the Redis session) under
+                gunicorn gthread 2 x 8: what any Django site pays, without this project's stack
+  bare          a page of the site that reads the Redis session (the whole middleware stack)
+  ours          /api/proxy/bench/..., logged in: the ASGI edge, one MGET, the bearer, aiohttp
+  revproxy      django-revproxy 0.13 ProxyView adding the session's bearer token (a site page)
+  healthz-anon  /healthz without a cookie            } the cost of being logged in on a page
+  healthz-in    /healthz with a logged-in cookie     }
+  home, account          `/` and `/account/`, logged in, served as shipped       } pages before
+  home-gt, account-gt    the same, `gunicorn config.wsgi -k gthread 2 x 8` (the   } and after the
+                         entry before the async edge), same Redis, database      } async edge
 The machine is shared and noisy, so the targets are alternated in rounds and each round's ratios
 are kept; the report gives the median of those. Then 1 GiB is downloaded and uploaded through
 the proxy and the workers' peak RSS is compared before and after.
@@ -134,22 +139,7 @@ def _redis_answers(port: int) -> bool:
 def start_site(
     port: int, provider: Provider, upstreams: dict, upstream_url: str, redis_url: str
 ) -> Process:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.proxy.settings",
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
-        "DJANGO_DEBUG": "0",
-        "LOG_LEVEL": "WARNING",
-        "SITE_URL": f"http://127.0.0.1:{port}",
-        "DATABASE_URL": f"sqlite:///{WORK / 'site.sqlite3'}",
-        "REDIS_URL": redis_url,
-        "OIDC_ISSUER": provider.issuer,
-        "OIDC_CLIENT_ID": provider.client_id,
-        "OIDC_CLIENT_SECRET": provider.client_secret,
-        "TOKEN_ENCRYPTION_KEYS": TOKEN_KEY,
-        "PROXY_UPSTREAMS": json.dumps(upstreams),
-        "BENCH_UPSTREAM": upstream_url,
-    }
+    env = site_env(port, provider, upstreams, upstream_url, redis_url)
     (WORK / "site.sqlite3").unlink(missing_ok=True)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
@@ -173,14 +163,63 @@ def start_site(
             "--access-logfile",
             "/dev/null",
         ],
-        {**env, "GUNICORN_THREADS": "4"},
+        env,
     )
     wait_until(lambda: _answers(f"http://127.0.0.1:{port}/auth/session/"), 30, "the site")
     return process
 
 
+def site_env(port: int, provider: Provider, upstreams: dict, upstream_url: str, redis_url: str):
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.proxy.settings",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz",
+        "DJANGO_DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "DATABASE_URL": f"sqlite:///{WORK / 'site.sqlite3'}",
+        "REDIS_URL": redis_url,
+        "OIDC_ISSUER": provider.issuer,
+        "OIDC_CLIENT_ID": provider.client_id,
+        "OIDC_CLIENT_SECRET": provider.client_secret,
+        "TOKEN_ENCRYPTION_KEYS": TOKEN_KEY,
+        "PROXY_UPSTREAMS": json.dumps(upstreams),
+        "BENCH_UPSTREAM": upstream_url,
+    }
+
+
+def start_gthread_site(port: int, env: dict[str, str]) -> Process:
+    """The site's entry before the async edge: the WSGI app under gthread, 2 workers x 8 threads.
+
+    Same settings, database and Redis as the shipped site, so a session cookie is good on both.
+    """
+    process = Process(
+        "bench-site-gthread",
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-k",
+            "gthread",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            "/dev/null",
+            "--no-control-socket",
+        ],
+        env,
+    )
+    wait_until(lambda: _answers(f"http://127.0.0.1:{port}/healthz"), 30, "the gthread site")
+    return process
+
+
 def start_minimal(port: int, redis_url: str) -> Process:
-    """The minimal Django target (bench/minimal), as any Django site is served: gthread."""
+    """The minimal Django target (bench/minimal), as any Django site is served: gthread 2 x 8."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.minimal.settings",
@@ -200,7 +239,7 @@ def start_minimal(port: int, redis_url: str) -> Process:
             "--workers",
             "2",
             "--threads",
-            "4",
+            "8",
             "--worker-class",
             "gthread",
             "--no-control-socket",
@@ -240,17 +279,26 @@ def wrk(
         result[f"p{pct}_ms"] = float(value) * _UNITS[unit]
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["non_2xx"] = int(errors.group(1)) if errors else 0
+    # Refused, reset or timed-out connections: a round with any is not a fair measurement.
+    sockets = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    result["socket_errors"] = sum(int(n) for n in sockets.groups()) if sockets else 0
     return result
 
 
 def run_rounds(targets: dict[str, str], login, *, rounds, threads, connections, duration):
+    """Each target in turn, every round starting one target later; a fresh login for each run.
+
+    A target whose name ends in ``-anon`` gets no cookie.
+    """
     names = list(targets)
     results: dict[str, list[dict]] = {name: [] for name in names}
     for r in range(rounds):
         order = names[r % len(names) :] + names[: r % len(names)]
         for name in order:
             # A fresh login for every measurement: no target inherits another's session state.
-            headers = login()
+            headers = {} if name.endswith("-anon") else login()
             results[name].append(
                 wrk(
                     targets[name],
@@ -260,7 +308,7 @@ def run_rounds(targets: dict[str, str], login, *, rounds, threads, connections, 
                     duration=duration,
                 )
             )
-            print(f"  round {r + 1} {name:9} {results[name][-1]}", flush=True)
+            print(f"  round {r + 1} {name:12} {results[name][-1]}", flush=True)
     return results
 
 
@@ -323,6 +371,7 @@ def summarize(results: dict[str, list[dict]]) -> dict:
             "p50_ms_median": round(statistics.median(r["p50_ms"] for r in runs), 3),
             "p99_ms_median": round(statistics.median(r["p99_ms"] for r in runs), 3),
             "non_2xx": sum(r["non_2xx"] for r in runs),
+            "socket_errors": sum(r["socket_errors"] for r in runs),
         }
     rounds = range(len(next(iter(results.values()))))
 
@@ -331,14 +380,20 @@ def summarize(results: dict[str, list[dict]]) -> dict:
             statistics.median(results[a][i]["rps"] / results[b][i]["rps"] for i in rounds), 3
         )
 
+    pairs = {
+        "ours_over_minimal": ("ours", "minimal"),
+        "ours_over_revproxy": ("ours", "revproxy"),
+        "ours_over_bare": ("ours", "bare"),
+        "bare_over_minimal": ("bare", "minimal"),
+        "revproxy_over_bare": ("revproxy", "bare"),
+        "ours_over_direct": ("ours", "direct"),
+        "nginx_over_direct": ("nginx", "direct"),
+        "healthz_in_over_anon": ("healthz-in", "healthz-anon"),
+        "home_asgi_over_gthread": ("home", "home-gt"),
+        "account_asgi_over_gthread": ("account", "account-gt"),
+    }
     summary["ratios"] = {
-        "ours_over_revproxy": ratio("ours", "revproxy"),
-        "ours_over_bare": ratio("ours", "bare"),
-        "ours_over_minimal": ratio("ours", "minimal"),
-        "bare_over_minimal": ratio("bare", "minimal"),
-        "revproxy_over_bare": ratio("revproxy", "bare"),
-        "ours_over_direct": ratio("ours", "direct"),
-        "nginx_over_direct": ratio("nginx", "direct"),
+        label: ratio(a, b) for label, (a, b) in pairs.items() if a in results and b in results
     }
     return summary
 
@@ -353,10 +408,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--latency-duration", type=int, default=5, help="seconds at concurrency 1")
     parser.add_argument("--skip-gib", action="store_true", help="skip the 1 GiB transfers")
+    parser.add_argument(
+        "--only", help="comma-separated targets to measure (default: all), e.g. minimal,ours"
+    )
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
 
-    upstream_port, nginx_port, site_port, redis_port, minimal_port = (free_port() for _ in range(5))
+    upstream_port, nginx_port, site_port, redis_port, minimal_port, gthread_port = (
+        free_port() for _ in range(6)
+    )
     site_url = f"http://127.0.0.1:{site_port}"
     upstream_url = f"http://127.0.0.1:{upstream_port}"
     started = []
@@ -382,6 +442,19 @@ def main() -> None:
         )
         started.append(site)
         started.append(start_minimal(minimal_port, f"redis://127.0.0.1:{redis_port}/0"))
+        started.append(
+            start_gthread_site(
+                gthread_port,
+                site_env(
+                    site_port,
+                    provider,
+                    upstreams,
+                    upstream_url,
+                    f"redis://127.0.0.1:{redis_port}/0",
+                ),
+            )
+        )
+        gthread_url = f"http://127.0.0.1:{gthread_port}"
 
         def login() -> dict[str, str]:
             http = log_in(site_url)
@@ -395,10 +468,24 @@ def main() -> None:
             "bare": f"{site_url}/bench/bare/",
             "ours": f"{site_url}/api/proxy/bench/data.json",
             "revproxy": f"{site_url}/bench/revproxy/data.json",
+            "healthz-anon": f"{site_url}/healthz",
+            "healthz-in": f"{site_url}/healthz",
+            "home": f"{site_url}/",
+            "home-gt": f"{gthread_url}/",
+            "account": f"{site_url}/account/",
+            "account-gt": f"{gthread_url}/account/",
         }
         for name, url in targets.items():
-            r = requests.get(url, headers=headers, timeout=10)
+            r = requests.get(url, headers=headers, timeout=10, allow_redirects=False)
             assert r.status_code == 200, (name, r.status_code, r.text[:300])
+        if args.only:
+            targets = {name: targets[name] for name in args.only.split(",")}
+        # Concurrency 1 measures added latency: only the small GET's targets.
+        latency_targets = {
+            name: url
+            for name, url in targets.items()
+            if name in ("direct", "minimal", "bare", "ours", "revproxy")
+        }
         print(f"machine: {machine()}", flush=True)
         print(
             f"throughput: wrk -t{args.threads} -c{args.connections} -d{args.duration}s", flush=True
@@ -412,30 +499,32 @@ def main() -> None:
             duration=args.duration,
         )
         print(f"latency: wrk -t1 -c1 -d{args.latency_duration}s", flush=True)
-        single = run_rounds(
-            targets,
-            login,
-            rounds=args.rounds,
-            threads=1,
-            connections=1,
-            duration=args.latency_duration,
+        single = (
+            run_rounds(
+                latency_targets,
+                login,
+                rounds=args.rounds,
+                threads=1,
+                connections=1,
+                duration=args.latency_duration,
+            )
+            if latency_targets
+            else {}
         )
         report = {
             "machine": machine(),
             "command": " ".join(sys.argv),
             "throughput": summarize(load),
-            "concurrency_1": summarize(single),
+            "concurrency_1": summarize(single) if latency_targets else {},
             "raw": {"throughput": load, "concurrency_1": single},
         }
         c1 = report["concurrency_1"]
         report["added_p50_ms_at_c1"] = {
-            "ours_minus_direct": round(
-                c1["ours"]["p50_ms_median"] - c1["direct"]["p50_ms_median"], 3
-            ),
-            "ours_minus_bare": round(c1["ours"]["p50_ms_median"] - c1["bare"]["p50_ms_median"], 3),
-            "ours_minus_minimal": round(
-                c1["ours"]["p50_ms_median"] - c1["minimal"]["p50_ms_median"], 3
-            ),
+            f"ours_minus_{other}": round(
+                c1["ours"]["p50_ms_median"] - c1[other]["p50_ms_median"], 3
+            )
+            for other in ("direct", "bare", "minimal")
+            if "ours" in c1 and other in c1
         }
         if not args.skip_gib:
             report["gib"] = transfer_gib(site_url, log_in(site_url), site.proc.pid)
