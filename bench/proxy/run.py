@@ -106,6 +106,17 @@ def _answers(url: str) -> bool:
         return False
 
 
+def start_provider(site_url: str) -> Provider:
+    """The local provider for a benchmark's site. Long-lived tokens: the benchmarks measure the
+    steady state, not renewals."""
+    return Provider(
+        redirect_uris=[f"{site_url}/auth/callback/"],
+        post_logout_uris=[f"{site_url}/"],
+        ACCESS_TOKEN_TTL="3600",
+        PROVIDER_LOG="0",
+    ).start()
+
+
 def start_redis(port: int) -> Process:
     """A Redis of the benchmark's own: no other test run can flush its sessions mid-round."""
     process = Process(
@@ -423,13 +434,7 @@ def main() -> None:
     try:
         started.append(start_nginx(upstream_port, nginx_port))
         started.append(start_redis(redis_port))
-        provider = Provider(
-            redirect_uris=[f"{site_url}/auth/callback/"],
-            post_logout_uris=[f"{site_url}/"],
-            # Long-lived tokens: the benchmark measures the steady state, not renewals.
-            ACCESS_TOKEN_TTL="3600",
-            PROVIDER_LOG="0",
-        ).start()
+        provider = start_provider(site_url)
         started.append(provider)
         api = SampleAPI(provider.issuer).start()
         started.append(api)

@@ -31,12 +31,13 @@ from bench.proxy.run import (
     log_in,
     machine,
     start_nginx,
+    start_provider,
     start_redis,
     start_site,
     wrk,
 )
 from bench.streams.run import Sampler, percentile, raise_open_files_limit
-from tests.stack import Provider, free_port
+from tests.stack import free_port
 
 SLOW_HEAD = (
     b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -143,12 +144,7 @@ def main() -> None:
     try:
         started.append(start_nginx(upstream_port, nginx_port))
         started.append(start_redis(redis_port))
-        provider = Provider(
-            redirect_uris=[f"{site_url}/auth/callback/"],
-            post_logout_uris=[f"{site_url}/"],
-            ACCESS_TOKEN_TTL="3600",
-            PROVIDER_LOG="0",
-        ).start()
+        provider = start_provider(site_url)
         started.append(provider)
         site = start_site(
             site_port,

@@ -34,11 +34,12 @@ from bench.proxy.run import (
     WORK,
     log_in,
     machine,
+    start_provider,
     start_redis,
     start_site,
 )
 from tests.proxy.servers import child_pids
-from tests.stack import Process, Provider, free_port, wait_until
+from tests.stack import Process, free_port, wait_until
 
 
 def raise_open_files_limit() -> int:
@@ -166,12 +167,7 @@ def main() -> None:
     started = []
     try:
         started.append(start_redis(redis_port))
-        provider = Provider(
-            redirect_uris=[f"{site_url}/auth/callback/"],
-            post_logout_uris=[f"{site_url}/"],
-            ACCESS_TOKEN_TTL="3600",
-            PROVIDER_LOG="0",
-        ).start()
+        provider = start_provider(site_url)
         started.append(provider)
         upstream = Process(
             "bench-sse-upstream",

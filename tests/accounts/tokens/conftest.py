@@ -1,12 +1,14 @@
 """The provider's token endpoint, faked for the refresh tests that need no real provider."""
 
 import json
+import time
 
 import pytest
 import requests
 
 from accounts.oidc.discovery import ProviderMetadata
-from tests.token_factory import CLIENT_ID, ISSUER, JWKS_URI
+from accounts.tokens.record import TokenRecord
+from tests.token_factory import CLIENT_ID, ISSUER, JWKS_URI, claims
 
 TOKEN_ENDPOINT = "https://issuer.test/token"
 
@@ -42,3 +44,22 @@ def endpoint(monkeypatch, settings, published):
     fake = FakeTokenEndpoint()
     monkeypatch.setattr("accounts.tokens.refresh_grant.provider_post_form", fake)
     return fake
+
+
+def expired_record(key, *, access_token, refresh_token, **id_claims):
+    """A record whose access token expired a second ago, five minutes after it was issued, with
+    an ID token ``key`` signed."""
+    now = time.time()
+    signed = claims(**id_claims)
+    return TokenRecord(
+        access_token=access_token,
+        id_token=key.sign(signed),
+        refresh_token=refresh_token,
+        token_type="Bearer",
+        scope="openid",
+        access_token_expires_at=now - 1,
+        id_token_expires_at=now + 300,
+        refresh_token_expires_at=None,
+        claims=signed,
+        obtained_at=now - 300,
+    )

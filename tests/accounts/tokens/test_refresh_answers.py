@@ -15,6 +15,7 @@ from django.contrib.auth.models import User
 from accounts.models import SessionPolicy
 from accounts.sessions.store import SessionStore
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
+from tests.accounts.tokens.conftest import expired_record
 from tests.stack import leftover_keys
 from tests.token_factory import CLIENT_ID, claims
 
@@ -27,23 +28,7 @@ def session(client, key):
     user = User.objects.create_user("alice")
     client.force_login(user)
     store = SessionStore(client.cookies["sessionid"].value)
-    now = time.time()
-    id_claims = claims()
-    store_tokens(
-        store,
-        TokenRecord(
-            access_token="old-access",
-            id_token=key.sign(id_claims),
-            refresh_token="old-refresh",
-            token_type="Bearer",
-            scope="openid",
-            access_token_expires_at=now - 1,
-            id_token_expires_at=now + 300,
-            refresh_token_expires_at=None,
-            claims=id_claims,
-            obtained_at=now - 300,
-        ),
-    )
+    store_tokens(store, expired_record(key, access_token="old-access", refresh_token="old-refresh"))
     return store
 
 

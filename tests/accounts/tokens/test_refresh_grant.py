@@ -6,28 +6,15 @@ import time
 import pytest
 
 from accounts.exceptions import ProviderUnavailable, TokenUnavailable
-from accounts.tokens.record import TokenRecord
 from accounts.tokens.refresh_grant import RefreshRejected, refresh_grant
 from accounts.tokens.targets import ApiTarget
+from tests.accounts.tokens.conftest import expired_record
 from tests.token_factory import CLIENT_ID, claims
 
 
 @pytest.fixture
 def record(key):
-    id_claims = claims(nonce=None)
-    now = time.time()
-    return TokenRecord(
-        access_token="a1",
-        id_token=key.sign(id_claims),
-        refresh_token="r1",
-        token_type="Bearer",
-        scope="openid",
-        access_token_expires_at=now - 1,
-        id_token_expires_at=now + 300,
-        refresh_token_expires_at=None,
-        claims=id_claims,
-        obtained_at=now - 300,
-    )
+    return expired_record(key, access_token="a1", refresh_token="r1", nonce=None)
 
 
 def test_the_main_token_is_renewed_with_the_refresh_token(endpoint, record):
