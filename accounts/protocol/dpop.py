@@ -73,14 +73,20 @@ def nonce_to_retry_with(
     with a ``DPoP-Nonce`` header. A nonce equal to the one just sent is not a new challenge: a
     server that keeps asking for the nonce it was given is broken, and retrying would loop.
     """
-    if status not in (400, 401) or error != NONCE_ERROR or not nonce_header:
+    if status not in (400, 401) or error != NONCE_ERROR:
         return None
-    nonce = nonce_header.strip()
-    if not nonce or nonce == sent_nonce or not _is_nqchar(nonce):
+    nonce = usable_nonce(nonce_header)
+    if nonce is None or nonce == sent_nonce:
         return None
     return nonce
 
 
-def _is_nqchar(value: str) -> bool:
-    # RFC 9449 section 8.1: nonce = 1*NQCHAR, %x21 / %x23-5B / %x5D-7E (no quote, no backslash).
-    return all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in value)
+def usable_nonce(nonce_header: str | None) -> str | None:
+    """A ``DPoP-Nonce`` header's nonce, or ``None`` when it holds none a proof could carry.
+
+    RFC 9449 section 8.1: nonce = 1*NQCHAR, %x21 / %x23-5B / %x5D-7E (no quote, no backslash).
+    """
+    nonce = (nonce_header or "").strip()
+    if not nonce or not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in nonce):
+        return None
+    return nonce
