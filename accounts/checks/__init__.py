@@ -21,7 +21,7 @@ from accounts.checks.configuration import (
     check_site_url,
 )
 from accounts.checks.policy import check_session_policy_advice
-from accounts.checks.resource_server import check_resource_server
+from accounts.checks.resource_server import check_resource_server, check_resource_server_dpop
 from accounts.checks.security import (
     _PUBLIC_SECRETS,
     check_cookie_flags,
@@ -40,6 +40,7 @@ __all__ = [
     "check_password_login_throttle",
     "check_public_secrets",
     "check_resource_server",
+    "check_resource_server_dpop",
     "check_secret_key",
     "check_session_cache_serializer",
     "check_session_engine",
