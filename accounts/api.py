@@ -11,6 +11,10 @@ trip when nothing is due, the sync rules in a thread when something is. ``watch_
 gives it an event set when the session ends (however it ends), so that an open stream or
 socket can close.
 
+``dpop_proof`` signs the DPoP proof (RFC 9449) that goes with that token to an API that takes
+DPoP-bound tokens, with the key the token is bound to; ``nonce_to_retry_with`` and
+``usable_nonce`` read such an API's nonce challenges. The keys never leave the server.
+
 ``with_access_token`` hands a view that token and answers for it when there is none (a page's
 visitor goes to the login, an API caller gets 401 JSON), so the view needs no try/except.
 ``login_required`` protects a view with this app's login. ``get_logged_in_user`` says who is
@@ -45,12 +49,20 @@ from accounts.exceptions import (
     TokenRecordUnreadable,
     TokenUnavailable,
 )
+from accounts.oidc.dpop_proofs import (
+    DPoPKeyMissing,
+    access_token_proof,
+    dpop_bound_tokens,
+    dpop_keys_usable,
+)
+from accounts.protocol.dpop import nonce_to_retry_with, usable_nonce
 from accounts.redirects import login_url_for
 from accounts.tokens.access import access_token_for
 from accounts.tokens.record import load_tokens
 
 __all__ = [
     "AccountsError",
+    "DPoPKeyMissing",
     "EdgeError",
     "EdgeRequest",
     "EdgeToken",
@@ -60,11 +72,16 @@ __all__ = [
     "aclose_edge",
     "aget_edge_token",
     "display_name",
+    "dpop_bound_tokens",
+    "dpop_keys_usable",
+    "dpop_proof",
     "get_access_token",
     "get_logged_in_user",
     "logged_in_user_context",
     "login_required",
+    "nonce_to_retry_with",
     "treat_as_api_call",
+    "usable_nonce",
     "watch_session_end",
     "with_access_token",
 ]
@@ -98,6 +115,13 @@ def get_access_token(
         if not exc.login_url:
             exc.login_url = login_url_for(request)
         raise
+
+
+def dpop_proof(access_token: str, *, method: str, url: str, nonce: str | None = None) -> str:
+    """The ``DPoP`` header for sending ``access_token`` with ``method`` to ``url``: a proof
+    signed with the key the token is bound to (``OIDC_DPOP_KEYS``), new for every call, with
+    ``nonce`` when the API asked for one. Raises ``DPoPKeyMissing`` (503) without a key."""
+    return access_token_proof(access_token, method=method, url=url, nonce=nonce)
 
 
 View: TypeAlias = Callable[Concatenate[HttpRequest, P], HttpResponse]

@@ -17,6 +17,7 @@ An entry is a base URL or a dict::
             "scope": null,
             "websocket": false,           # true: WebSocket handshakes are proxied too
             "max_message_bytes": 1048576, # largest WebSocket message, either way
+            "dpop": false,                # true: "Authorization: DPoP" with a proof (RFC 9449)
         },
     }
 """
@@ -30,6 +31,7 @@ from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import urllib3
+from django.core.exceptions import ImproperlyConfigured
 
 from proxy.conf import proxy_settings
 from proxy.exceptions import UnknownUpstream
@@ -56,12 +58,14 @@ _FIELDS = frozenset(
         "scope",
         "websocket",
         "max_message_bytes",
+        "dpop",
     }
 )
 
 
-class UpstreamConfigError(ValueError):
-    """An entry of ``PROXY_UPSTREAMS`` is malformed; the message names the entry and field."""
+class UpstreamConfigError(ImproperlyConfigured, ValueError):
+    """An entry of ``PROXY_UPSTREAMS`` is malformed; the message names the entry and field.
+    The system check ``proxy.E002`` reports it before the first request."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class Upstream:
     scope: str | None
     websocket: bool = False
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # The token goes as a DPoP-bound one, with a proof of this site's key on every call.
+    dpop: bool = False
 
     @property
     def origin(self) -> str:
@@ -124,6 +130,15 @@ def parse_upstream(name: str, entry: Any) -> Upstream:
     websocket = entry.get("websocket", False)
     if not isinstance(websocket, bool):
         raise UpstreamConfigError(f"upstream {name!r}: websocket must be true or false")
+    dpop = entry.get("dpop", False)
+    if not isinstance(dpop, bool):
+        raise UpstreamConfigError(
+            f"upstream {name!r}: dpop must be true or false (JSON true, not {dpop!r})"
+        )
+    if dpop and auth == "none":
+        raise UpstreamConfigError(
+            f'upstream {name!r}: dpop needs a token to bind; auth "none" sends none'
+        )
     methods = frozenset(str(m).upper() for m in entry.get("methods", DEFAULT_METHODS))
     if not methods or not methods <= KNOWN_METHODS:
         raise UpstreamConfigError(
@@ -145,6 +160,7 @@ def parse_upstream(name: str, entry: Any) -> Upstream:
         max_message_bytes=_positive_int(
             name, "max_message_bytes", entry, DEFAULT_MAX_MESSAGE_BYTES
         ),
+        dpop=dpop,
     )
 
 

@@ -18,17 +18,17 @@ from accounts.api import AccountsError, get_access_token
 from proxy.bodies import RequestBody, read_request_body
 from proxy.conf import proxy_settings
 from proxy.exceptions import ProxyError
-from proxy.forwarding import UpstreamBody, discard, read_whole, send
+from proxy.forwarding import UpstreamBody, read_whole, retry_for, send
 from proxy.headers import upstream_request_headers
 from proxy.metrics import UPSTREAM_SECONDS, count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_response
+from proxy.retries import first_attempt, proof_for, retry_headers
 from proxy.steps import (
     browser_head,
     check_csrf_header,
     check_method,
     forwarded_target,
-    retry_with_new_token,
     route_prefix,
     wants_token,
 )
@@ -73,24 +73,24 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         chunk_size=proxy_settings.PROXY_CHUNK_SIZE,
     )
     token = _bearer_token(request, upstream, force=False)
+    attempt = first_attempt(upstream, token)
     headers = upstream_request_headers(
         environ,
         csrf_header=proxy_settings.PROXY_CSRF_HEADER,
         bearer_token=token,
         forwarded_host=request.get_host(),
         forwarded_proto=request.scheme or "http",
+        dpop_proof=proof_for(upstream, method, target, attempt),
     )
     response = _send(upstream, method, target, headers, body)
-    if retry_with_new_token(
-        response.status,
-        token,
-        replayable=body.replayable,
-        challenges=response.headers.getlist("WWW-Authenticate"),
-    ):
-        logger.info("%s answered 401; renewing the access token once", upstream.name)
-        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        token = _bearer_token(request, upstream, force=True)
-        headers["Authorization"] = f"Bearer {token}"
+    while (retry := retry_for(response, upstream, attempt, body.replayable)) is not None:
+        if retry.renew_token:
+            logger.info("%s answered 401; renewing the access token once", upstream.name)
+            token = _bearer_token(request, upstream, force=True)
+        else:
+            logger.info("%s asked for a new DPoP nonce; sending once more", upstream.name)
+        attempt = attempt.after(retry, token)
+        headers.update(retry_headers(upstream, method, target, attempt))
         response = _send(upstream, method, target, headers, body)
     return _browser_response(request, response, upstream, target=target, proxy_base=prefix)
 
