@@ -17,8 +17,13 @@ An entry is a base URL or a dict::
             "scope": null,
             "websocket": false,           # true: WebSocket handshakes are proxied too
             "max_message_bytes": 1048576, # largest WebSocket message, either way
+            "acr": null,                  # step-up: acr value(s) the login must have met
+            "max_age": null,              # step-up: seconds since the user authenticated
         },
     }
+
+``acr`` and ``max_age`` need ``"auth": "required"``: a call whose session's login falls short
+gets ``401 {"error": "step_up_required", "login_url", ...}`` and never reaches the upstream.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 
+from accounts.api import AuthenticationRequirement, InvalidRequirement
 from proxy.conf import proxy_settings
 from proxy.exceptions import UnknownUpstream
 
@@ -56,6 +62,8 @@ _FIELDS = frozenset(
         "scope",
         "websocket",
         "max_message_bytes",
+        "acr",
+        "max_age",
     }
 )
 
@@ -79,6 +87,8 @@ class Upstream:
     scope: str | None
     websocket: bool = False
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # What the session's login must meet before a call goes upstream (empty: any login).
+    requirement: AuthenticationRequirement | None = None
 
     @property
     def origin(self) -> str:
@@ -145,6 +155,7 @@ def parse_upstream(name: str, entry: Any) -> Upstream:
         max_message_bytes=_positive_int(
             name, "max_message_bytes", entry, DEFAULT_MAX_MESSAGE_BYTES
         ),
+        requirement=_requirement(name, entry, auth),
     )
 
 
@@ -216,6 +227,19 @@ def _positive_int(name: str, field: str, entry: dict[str, Any], default: int) ->
     if value == 0:
         raise UpstreamConfigError(f"upstream {name!r}: {field} must be a whole number > 0")
     return value
+
+
+def _requirement(name: str, entry: dict[str, Any], auth: str) -> AuthenticationRequirement | None:
+    acr, max_age = entry.get("acr"), entry.get("max_age")
+    try:
+        requirement = AuthenticationRequirement.from_settings(acr, max_age)
+    except InvalidRequirement as exc:
+        raise UpstreamConfigError(f"upstream {name!r}: {exc}") from exc
+    if requirement and auth != "required":
+        raise UpstreamConfigError(
+            f"upstream {name!r}: acr and max_age need auth 'required' (a login to check)"
+        )
+    return requirement or None
 
 
 def _optional_str(name: str, field: str, entry: dict[str, Any]) -> str | None:

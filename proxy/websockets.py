@@ -27,7 +27,7 @@ import aiohttp
 from django.core.exceptions import DisallowedHost
 from yarl import URL
 
-from accounts.api import AccountsError, EdgeError, watch_session_end
+from accounts.api import AccountsError, EdgeError, step_up_required, watch_session_end
 from proxy.asgi_http import asgi_headers, upstream_token
 from proxy.asgi_scope import ScopeRequest, SiteHeaders, edge_request, header_pairs, joined
 from proxy.async_forwarding import client_session
@@ -37,6 +37,8 @@ from proxy.headers import websocket_request_headers, websocket_subprotocols
 from proxy.metrics import count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_payload
+from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
+from proxy.step_up import step_up_challenge
 from proxy.steps import forwarded_target, retry_with_new_token, route_prefix
 from proxy.upstreams import Upstream, get_upstream
 from proxy.websocket_steps import (
@@ -112,6 +114,9 @@ async def proxy_websocket(
                 challenges = (
                     refused.headers.getall("WWW-Authenticate", []) if refused.headers else []
                 )
+                required = step_up_challenge(refused.status, challenges)
+                if required is not None:
+                    raise step_up_required(request, required, STEP_UP_MESSAGE) from refused
                 if not retry_with_new_token(
                     refused.status, bearer, replayable=True, challenges=challenges
                 ):
