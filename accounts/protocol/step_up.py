@@ -23,7 +23,9 @@ _ACR_VALUE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,200}")
 MAX_ACR_VALUES = 10
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
-Shortfall = Literal["acr_missing", "acr_not_accepted", "auth_time_missing", "auth_too_old"]
+Shortfall = Literal[
+    "acr_missing", "acr_not_accepted", "auth_time_missing", "auth_time_ahead", "auth_too_old"
+]
 
 
 class InvalidRequirement(ValueError):
@@ -142,6 +144,9 @@ def shortfall(
     if requirement.max_age is not None:
         if authentication.auth_time is None:
             return "auth_time_missing"
+        # A time to come would keep a login "recent" for ever.
+        if authentication.auth_time > now + leeway:
+            return "auth_time_ahead"
         if now - authentication.auth_time > requirement.max_age + leeway:
             return "auth_too_old"
     return None

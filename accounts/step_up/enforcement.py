@@ -30,6 +30,7 @@ _NEEDED = {
     "acr_missing": "This needs a stronger login than the one this session began with.",
     "acr_not_accepted": "This needs a stronger login than the one this session began with.",
     "auth_time_missing": "This needs a recent login: please log in again.",
+    "auth_time_ahead": "This needs a recent login: please log in again.",
     "auth_too_old": "This needs a recent login: please log in again.",
 }
 
@@ -98,6 +99,8 @@ def _refusal(
         )
     if missing == "auth_time_missing":
         return f"{lead} the identity provider did not say when you authenticated (no 'auth_time')."
+    if missing == "auth_time_ahead":
+        return f"{lead} the identity provider says you authenticated at a time still to come."
     return (
         f"{lead} your authentication at the identity provider is older than the "
         f"{requirement.max_age} seconds this allows."

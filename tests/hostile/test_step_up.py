@@ -36,6 +36,11 @@ def step_up_login(client, **params):
             "older than the 60 seconds this allows",
         ),
         (
+            {"max_age": "60"},
+            {"auth_time": int(time.time()) + 3600},
+            "authenticated at a time still to come",
+        ),
+        (
             {"acr_values": "gold", "max_age": "0"},
             {"acr": "gold", "auth_time": int(time.time()) - 3600},
             "older than the 0 seconds this allows",

@@ -12,6 +12,7 @@ from accounts.protocol.step_up import (
 MFA = "http://schemas.openid.net/pape/policies/2007/06/multi-factor"
 NOW = 1_700_000_000.0
 GOLD_RECENT = AuthenticationRequirement(("gold",), 60)
+FIVE_MINUTES = AuthenticationRequirement(max_age=300)
 
 
 @pytest.mark.parametrize(
@@ -30,6 +31,13 @@ GOLD_RECENT = AuthenticationRequirement(("gold",), 60)
         (AuthenticationRequirement(max_age=300), Authentication(None, NOW - 310), None),
         (AuthenticationRequirement(max_age=300), Authentication(None, NOW - 311), "auth_too_old"),
         (AuthenticationRequirement(max_age=300), Authentication("gold"), "auth_time_missing"),
+        # A clock a little ahead is the leeway's business; a time far ahead is refused.
+        (AuthenticationRequirement(max_age=300), Authentication(None, NOW + 10), None),
+        (
+            AuthenticationRequirement(max_age=300),
+            Authentication(None, NOW + 3600),
+            "auth_time_ahead",
+        ),
         # max_age=0 (authenticate now): a login just made meets it, thanks to the leeway.
         (AuthenticationRequirement(max_age=0), Authentication(None, NOW - 3), None),
         (AuthenticationRequirement(max_age=0), Authentication(None, NOW - 60), "auth_too_old"),
