@@ -6,6 +6,7 @@ The pages are the example app's (``tests/extending/example_app.py``): ``/payouts
 provider's second level, ``/change-email/`` a login at most five minutes old.
 """
 
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -86,6 +87,9 @@ def test_a_base_login_records_its_level_and_when(client, oidc_settings, redis_cl
     claims = id_token_claims(redis_client)
     assert claims["acr"] == BASE
     assert client.session[SESSION_KEY] == {"acr": BASE, "auth_time": claims["auth_time"]}
+    shown = client.get("/auth/session/").json()["authentication"]
+    assert shown["acr"] == BASE
+    assert datetime.fromisoformat(shown["auth_time"]).timestamp() == claims["auth_time"]
 
 
 def test_a_page_needing_more_sends_the_user_through_the_provider_and_back(
@@ -104,6 +108,8 @@ def test_a_page_needing_more_sends_the_user_through_the_provider_and_back(
     assert page.status_code == 200
     assert f'<p data-testid="acr">{TWO_FACTORS}</p>' in page.content.decode()
     assert id_token_claims(redis_client)["acr"] == TWO_FACTORS
+    # A page's script can see the level before it calls.
+    assert client.get("/auth/session/").json()["authentication"]["acr"] == TWO_FACTORS
 
 
 def test_a_visitor_not_logged_in_logs_in_once_at_the_level_needed(client, oidc_settings):
