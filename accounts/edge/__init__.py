@@ -59,11 +59,10 @@ async def aget_edge_token(
     says for a page's request. Raises ``EdgeError`` (with the ``AccountsError`` a page's request
     would have got) or ``SessionStoreUnavailable`` (Redis did not answer; nothing was changed)."""
     snapshot = await aload_snapshot(request.session_cookie)
-    now = time.time()
     decided = (
         UPKEEP
         if force
-        else fast_decision(snapshot, audience, scope, now=now, requirement=requirement)
+        else fast_decision(snapshot, audience, scope, now=time.time(), requirement=requirement)
     )
     if decided is ANONYMOUS:
         if optional:
