@@ -18,8 +18,13 @@ An entry is a base URL or a dict::
             "websocket": false,           # true: WebSocket handshakes are proxied too
             "max_message_bytes": 1048576, # largest WebSocket message, either way
             "dpop": false,                # true: "Authorization: DPoP" with a proof (RFC 9449)
+            "acr": null,                  # step-up: acr value(s) the login must have met
+            "max_age": null,              # step-up: seconds since the user authenticated
         },
     }
+
+``acr`` and ``max_age`` need ``"auth": "required"``: a call whose session's login falls short
+gets ``401 {"error": "step_up_required", "login_url", ...}`` and never reaches the upstream.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from urllib.parse import urlsplit
 import urllib3
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.api import AuthenticationRequirement, InvalidRequirement
 from proxy.conf import proxy_settings
 from proxy.exceptions import UnknownUpstream
 
@@ -59,6 +65,8 @@ _FIELDS = frozenset(
         "websocket",
         "max_message_bytes",
         "dpop",
+        "acr",
+        "max_age",
     }
 )
 
@@ -85,6 +93,8 @@ class Upstream:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     # The token goes as a DPoP-bound one, with a proof of this site's key on every call.
     dpop: bool = False
+    # What the session's login must meet before a call goes upstream (empty: any login).
+    requirement: AuthenticationRequirement | None = None
 
     @property
     def origin(self) -> str:
@@ -161,6 +171,7 @@ def parse_upstream(name: str, entry: Any) -> Upstream:
             name, "max_message_bytes", entry, DEFAULT_MAX_MESSAGE_BYTES
         ),
         dpop=dpop,
+        requirement=_requirement(name, entry, auth),
     )
 
 
@@ -232,6 +243,19 @@ def _positive_int(name: str, field: str, entry: dict[str, Any], default: int) ->
     if value == 0:
         raise UpstreamConfigError(f"upstream {name!r}: {field} must be a whole number > 0")
     return value
+
+
+def _requirement(name: str, entry: dict[str, Any], auth: str) -> AuthenticationRequirement | None:
+    acr, max_age = entry.get("acr"), entry.get("max_age")
+    try:
+        requirement = AuthenticationRequirement.from_settings(acr, max_age)
+    except InvalidRequirement as exc:
+        raise UpstreamConfigError(f"upstream {name!r}: {exc}") from exc
+    if requirement and auth != "required":
+        raise UpstreamConfigError(
+            f"upstream {name!r}: acr and max_age need auth 'required' (a login to check)"
+        )
+    return requirement or None
 
 
 def _optional_str(name: str, field: str, entry: dict[str, Any]) -> str | None:

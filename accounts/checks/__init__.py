@@ -29,6 +29,7 @@ from accounts.checks.security import (
     check_secret_key,
     check_token_encryption_keys,
 )
+from accounts.checks.step_up import check_parallel_logins, check_step_up_parameters
 
 __all__ = [
     "KNOWN_PROVIDERS",
@@ -37,6 +38,7 @@ __all__ = [
     "check_middleware_order",
     "check_mozilla_oidc_settings",
     "check_oidc_client",
+    "check_parallel_logins",
     "check_password_login_throttle",
     "check_public_secrets",
     "check_resource_server",
@@ -48,5 +50,6 @@ __all__ = [
     "check_site_url",
     "check_someone_can_be_staff",
     "check_staff_groups",
+    "check_step_up_parameters",
     "check_token_encryption_keys",
 ]

@@ -17,7 +17,7 @@ import { createServer } from 'node:http';
 import { resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
 
 // stdout carries only the readiness line and one line per request; the
 // library's one-time configuration notices (console.info) go to stderr.
@@ -286,6 +286,43 @@ async function findAccount(ctx, id) {
 }
 
 // ---------------------------------------------------------------------------
+// Authentication levels (acr) for step-up
+// ---------------------------------------------------------------------------
+
+// Weakest first. The dev login form stands for both: a login asked for
+// urn:dev:loa:2 (acr_values) counts as if a second factor had been checked.
+// A login asked for none of these (or for nothing) is urn:dev:loa:1, as a
+// provider that ignores acr_values it does not support would do.
+const ACR_VALUES = ['urn:dev:loa:1', 'urn:dev:loa:2'];
+
+function requestedAcrs(params) {
+  return String(params?.acr_values ?? '').split(' ').filter((v) => ACR_VALUES.includes(v));
+}
+
+// The first requested level this provider has, in the request's order of preference.
+function acrForLogin(params) {
+  return requestedAcrs(params)[0] ?? ACR_VALUES[0];
+}
+
+// acr_values are voluntary (OIDC Core 3.1.2.1), and oidc-provider only asks
+// for a new login when an acr is requested as essential (claims parameter).
+// Like Keycloak's step-up, this asks for one whenever the session's level is
+// not among the supported levels the request names; one it does not support
+// is ignored, and the ID token says which level the session has.
+const stepUpPolicy = interactionPolicy.base();
+stepUpPolicy.get('login').checks.add(new interactionPolicy.Check(
+  'acr_values_not_met',
+  'the requested authentication level was not reached',
+  (ctx) => {
+    const requested = requestedAcrs(ctx.oidc.params);
+    if (!requested.length || !ctx.oidc.session.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    return requested.includes(ctx.oidc.session.acr)
+      ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+      : interactionPolicy.Check.REQUEST_PROMPT;
+  },
+));
+
+// ---------------------------------------------------------------------------
 // Provider
 // ---------------------------------------------------------------------------
 
@@ -339,7 +376,8 @@ const configuration = {
   scopes: ['openid', 'offline_access', 'profile', 'email'],
   claims: {
     // Like Keycloak's group mapper: the groups come with every ID token, no scope needed.
-    openid: ['sub', 'groups'],
+    // acr and auth_time too, as Keycloak sends them: the RP can see the level of any login.
+    openid: ['sub', 'groups', 'acr', 'auth_time'],
     profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     email: ['email', 'email_verified'],
     acr: null,
@@ -352,6 +390,16 @@ const configuration = {
   // the userinfo endpoint anyway.)
   conformIdTokenClaims: false,
   findAccount,
+
+  acrValues: ACR_VALUES,
+  interactions: { policy: stepUpPolicy },
+  // RFC 9068 2.2.1: the API's JWT access tokens say how and when the user
+  // authenticated too, so an API can require a level (RFC 9470).
+  async extraTokenClaims(ctx) {
+    const source = ctx?.oidc?.entities?.AuthorizationCode ?? ctx?.oidc?.entities?.RefreshToken;
+    if (!source?.acr) return undefined;
+    return { acr: source.acr, ...(source.authTime ? { auth_time: source.authTime } : {}) };
+  },
 
   // The only outgoing request this provider makes is the back-channel logout
   // POST to the RP. oidc-provider's fetch guard refuses loopback and private
@@ -415,15 +463,17 @@ const configuration = {
 const provider = new Provider(ISSUER, configuration);
 
 // The dev login form passes the typed login through unchanged; trim it so the
-// subject does not depend on stray whitespace.
+// subject does not depend on stray whitespace. The login gets the level the
+// request asked for (acrForLogin).
 {
   const interactionResult = provider.interactionResult.bind(provider);
   provider.interactionResult = async (req, res, result, options) => {
     let outcome = result;
     if (typeof result?.login?.accountId === 'string') {
       const accountId = result.login.accountId.trim();
+      const { params } = await provider.interactionDetails(req, res);
       outcome = accountId
-        ? { ...result, login: { ...result.login, accountId } }
+        ? { ...result, login: { ...result.login, accountId, acr: acrForLogin(params) } }
         : { error: 'access_denied', error_description: 'login must not be blank' };
     }
     return interactionResult(req, res, outcome, options);

@@ -13,6 +13,8 @@ which is how the proxy's nonce retry is seen working.
     GET  /stream?count=&interval=   server-sent events, one every ``interval`` seconds
     GET  /big?bytes=N[&chunked=1]   N bytes, with Content-Length (or chunked)
     POST /upload            counts the bytes of the body, read in chunks; never holds it whole
+    GET  /transfers         only for a token whose login met ``urn:dev:loa:2``; any other gets
+                            an RFC 9470 step-up challenge (401 insufficient_user_authentication)
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ CHUNK = 64 * 1024
 MAX_NOTE_BYTES = 16 * 1024
 # A fixed, recognisable pattern, so a test can check every byte of a download.
 PATTERN = bytes(range(256)) * (CHUNK // 256)
+# The local provider's second authentication level (dev/provider/server.mjs).
+TRANSFERS_ACR = "urn:dev:loa:2"
 
 
 class Notes:
@@ -109,7 +113,9 @@ class SampleAPI:
             return _big(start_response, int(query.get("bytes", 1024)), query.get("chunked") == "1")
         if route == ("POST", "/upload"):
             return _upload(environ, start_response)
-        if path in {"/whoami", "/notes", "/stream", "/big", "/upload"}:
+        if route == ("GET", "/transfers"):
+            return _transfers(start_response, claims)
+        if path in {"/whoami", "/notes", "/stream", "/big", "/upload", "/transfers"}:
             return _json(start_response, 405, {"error": "method_not_allowed"})
         return _json(start_response, 404, {"error": "not_found"})
 
@@ -124,6 +130,22 @@ class SampleAPI:
         if not isinstance(text, str) or not text.strip():
             return _json(start_response, 400, {"error": "text must be a non-empty string"})
         return _json(start_response, 201, self.notes.add(sub, text.strip()))
+
+
+def _transfers(start_response: StartResponse, claims: dict[str, Any]) -> list[bytes]:
+    if claims.get("acr") != TRANSFERS_ACR:
+        challenge = (
+            'Bearer error="insufficient_user_authentication", '
+            'error_description="transfers need a two-factor login", '
+            f'acr_values="{TRANSFERS_ACR}"'
+        )
+        return _json(
+            start_response,
+            401,
+            {"error": "insufficient_user_authentication"},
+            [("WWW-Authenticate", challenge)],
+        )
+    return _json(start_response, 200, {"transfers": [], "acr": claims["acr"]})
 
 
 def _json(

@@ -12,7 +12,7 @@ import requests
 from django.contrib.auth.models import User
 
 from accounts.models import OIDCIdentity
-from accounts.views import STATES_KEY
+from accounts.oidc.login_states import STATES_KEY
 from tests.stack import redis_dump, sign_in_at_provider, stored_token_records
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
