@@ -157,6 +157,13 @@ class AccountsSettings:
         return str(getattr(settings, "OIDC_CLIENT_SIGNING_ALGORITHM", "") or "RS256")
 
     @property
+    def OIDC_CLIENT_ASSERTION_AUDIENCE(self) -> str:
+        """What a private_key_jwt assertion's ``aud`` names: "issuer" or "endpoint" (the URL
+        it is sent to); empty takes the provider preset's."""
+        value = getattr(settings, "OIDC_CLIENT_ASSERTION_AUDIENCE", "") or ""
+        return str(value or self.PRESET.client_assertion_audience).lower()
+
+    @property
     def OIDC_USE_DPOP(self) -> bool:
         """Sender-constrained tokens (RFC 9449): code exchange and refresh carry DPoP proofs."""
         return bool(getattr(settings, "OIDC_USE_DPOP", False))

@@ -22,6 +22,7 @@ from accounts.exceptions import LoginFailed, ProviderError, TokenRecordUnreadabl
 from accounts.oidc.backend import callback_url
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.logout_urls import provider_logout_url
+from accounts.oidc.pushed_authorization import authorization_redirect
 from accounts.redirects import safe_next_path
 from accounts.sessions.advice import note_token_lifetimes
 from accounts.sessions.ending import log_out
@@ -50,13 +51,16 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
         self.OIDC_RP_CLIENT_ID = accounts_settings.OIDC_CLIENT_ID
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        self.OIDC_OP_AUTH_ENDPOINT = provider_metadata(fresh=True).authorization_endpoint
+        metadata = provider_metadata(fresh=True)
+        self.OIDC_OP_AUTH_ENDPOINT = metadata.authorization_endpoint
         response: HttpResponse = super().get(request)
         resources = _resource_indicators()
         if resources:
             # mozilla-django-oidc encodes parameters without doseq, so a repeated parameter
             # (resource=A&resource=B) is added to its URL here.
             response["Location"] += "&" + urlencode({"resource": resources}, doseq=True)
+        # Last, once every parameter is in the URL: with PAR they all go into the push.
+        response["Location"] = authorization_redirect(metadata, response["Location"])
         # mozilla admits absolute URLs to this host; we admit local paths only.
         request.session[NEXT_KEY] = safe_next_path(request.GET.get("next"))
         return response
