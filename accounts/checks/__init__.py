@@ -11,6 +11,11 @@ from accounts.checks.admin_access import (
     check_someone_can_be_staff,
     check_staff_groups,
 )
+from accounts.checks.client_auth import (
+    check_client_authentication,
+    check_dpop,
+    check_pushed_authorization,
+)
 from accounts.checks.configuration import (
     KNOWN_PROVIDERS,
     check_middleware_order,
@@ -33,12 +38,15 @@ from accounts.checks.security import (
 __all__ = [
     "KNOWN_PROVIDERS",
     "_PUBLIC_SECRETS",
+    "check_client_authentication",
     "check_cookie_flags",
+    "check_dpop",
     "check_middleware_order",
     "check_mozilla_oidc_settings",
     "check_oidc_client",
     "check_password_login_throttle",
     "check_public_secrets",
+    "check_pushed_authorization",
     "check_resource_server",
     "check_secret_key",
     "check_session_cache_serializer",
