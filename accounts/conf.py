@@ -170,8 +170,8 @@ class AccountsSettings:
 
     @property
     def OIDC_DPOP_KEYS(self) -> str:
-        """PEM private keys for DPoP proofs; the first binds new tokens, the others keep the
-        tokens bound to them usable until they are renewed."""
+        """PEM private keys for DPoP proofs; the first binds new logins, a session keeps the
+        key its tokens are bound to while that key is listed."""
         return str(getattr(settings, "OIDC_DPOP_KEYS", "") or "")
 
     @property

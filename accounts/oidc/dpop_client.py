@@ -11,6 +11,7 @@ import logging
 import threading
 from urllib.parse import urlsplit
 
+import jwt
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
@@ -22,19 +23,36 @@ logger = logging.getLogger(__name__)
 NONCE_HEADER = "DPoP-Nonce"
 
 
-def token_binding_key() -> SigningKey | None:
-    """The key new tokens are bound to; ``None`` when ``OIDC_USE_DPOP`` is off.
+def token_binding_key(renewing: str | None = None) -> SigningKey | None:
+    """The key a token request proves possession of; ``None`` when ``OIDC_USE_DPOP`` is off.
 
-    The first configured key: refresh tokens of a confidential client are bound to its client
-    authentication, not to a DPoP key (RFC 9449 section 5), so after a key rotation the next
-    refresh simply binds the new access token to the new first key.
+    A login takes the first configured key. A refresh (``renewing``: the access token it
+    replaces) keeps the key that token is bound to while that key is configured: RFC 9449
+    section 5 leaves a confidential client's refresh token unbound, but some providers bind
+    it to the key all the same, and a proof from another key would end the session. Only when
+    the old key is gone, or the token does not say (an opaque one), does the first key sign.
     """
     if not accounts_settings.OIDC_USE_DPOP:
         return None
-    key = dpop_key_for(None)
+    key = dpop_key_for(bound_thumbprint(renewing)) if renewing else None
+    key = key or dpop_key_for(None)
     if key is None:  # accounts.E026 reports it at startup
         raise ImproperlyConfigured("OIDC_USE_DPOP is on but OIDC_DPOP_KEYS holds no key.")
     return key
+
+
+def bound_thumbprint(access_token: str | None) -> str | None:
+    """``cnf.jkt`` of a JWT access token, read without verification (it only picks which of
+    our own keys to sign with); ``None`` for an opaque or unbound token."""
+    if not access_token:
+        return None
+    try:
+        claims = jwt.decode(access_token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return None
+    confirmation = claims.get("cnf")
+    thumbprint = confirmation.get("jkt") if isinstance(confirmation, dict) else None
+    return thumbprint if isinstance(thumbprint, str) else None
 
 
 def authorization_binding() -> dict[str, str]:

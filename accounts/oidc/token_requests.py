@@ -39,11 +39,16 @@ class TokenEndpointResponse:
 
 
 def post_to_token_endpoint(
-    url: str, form: Mapping[str, str], *, timeout: tuple[float, float] | None = None
+    url: str,
+    form: Mapping[str, str],
+    *,
+    timeout: tuple[float, float] | None = None,
+    renewing: str | None = None,
 ) -> TokenEndpointResponse:
     """POST a grant to the token endpoint; ``ProviderUnavailable`` and ``ProviderTimedOut`` as
-    ``provider_post_form`` raises them."""
-    key = token_binding_key()
+    ``provider_post_form`` raises them. ``renewing``: the access token a refresh replaces,
+    whose DPoP key the refresh keeps."""
+    key = token_binding_key(renewing)
     if key is None:
         return TokenEndpointResponse(post_as_client(url, form, timeout=timeout), proof_sent=False)
     sent_nonce = remembered_nonce(url)

@@ -45,7 +45,7 @@ def refresh_grant(record: TokenRecord, target: ApiTarget | None = None) -> Token
     form = {"grant_type": "refresh_token", "refresh_token": record.refresh_token}
     if target is not None:
         form.update(target.parameters())
-    sent = _post_with_one_retry(metadata.token_endpoint, form)
+    sent = _post_with_one_retry(metadata.token_endpoint, form, record.access_token)
     try:
         answer = checked_token_answer(
             sent.response,
@@ -65,7 +65,7 @@ def refresh_grant(record: TokenRecord, target: ApiTarget | None = None) -> Token
     return record.with_audience_token(target.key, answer, claims=claims, now=now)
 
 
-def _post_with_one_retry(url: str, form: dict[str, str]) -> TokenEndpointResponse:
+def _post_with_one_retry(url: str, form: dict[str, str], renewing: str) -> TokenEndpointResponse:
     """POST the refresh; when no answer came in time, once more while the provider's reuse
     interval lasts.
 
@@ -79,7 +79,7 @@ def _post_with_one_retry(url: str, form: dict[str, str]) -> TokenEndpointRespons
     started = time.monotonic()
     timeout = accounts_settings.OIDC_REFRESH_TIMEOUT
     try:
-        return post_to_token_endpoint(url, form, timeout=timeout)
+        return post_to_token_endpoint(url, form, timeout=timeout, renewing=renewing)
     except ProviderTimedOut:
         window = accounts_settings.OIDC_REFRESH_REUSE_INTERVAL
         if time.monotonic() - started >= window:
@@ -87,7 +87,7 @@ def _post_with_one_retry(url: str, form: dict[str, str]) -> TokenEndpointRespons
         logger.warning(
             "the refresh got no answer in time; sending it again within the reuse interval"
         )
-        return post_to_token_endpoint(url, form, timeout=timeout)
+        return post_to_token_endpoint(url, form, timeout=timeout, renewing=renewing)
 
 
 def _refused(error: str) -> NoReturn:

@@ -134,3 +134,28 @@ def test_without_dpop_no_proof_is_sent_and_tokens_stay_bearer(client, hostile):
     assert log_in(client).status_code == 302
     assert hostile.dpop_proofs == []
     assert stored_tokens(client).token_type == "Bearer"
+
+
+def test_a_key_rotation_keeps_live_sessions_on_their_key_until_it_is_removed(
+    client, dpop, settings
+):
+    old, new = ec_pem(), ec_pem("dpop-2")
+    assert log_in(client).status_code == 302
+    settings.OIDC_DPOP_KEYS = new + old  # the new key first: it binds new logins
+
+    # A provider may bind the refresh token to the key too: the refresh keeps the old one.
+    expire_access_token(client)
+    assert session_info(client)["authenticated"] is True
+    assert dpop.dpop_proofs[-1]["jkt"] == thumbprint(old, "ES256")
+    assert confirmation_of(stored_tokens(client).access_token) == {
+        "jkt": thumbprint(old, "ES256")
+    }
+
+    # Once the old key is gone, the next refresh moves the session to the new one.
+    settings.OIDC_DPOP_KEYS = new
+    expire_access_token(client)
+    assert session_info(client)["authenticated"] is True
+    assert dpop.dpop_proofs[-1]["jkt"] == thumbprint(new, "ES256")
+    assert confirmation_of(stored_tokens(client).access_token) == {
+        "jkt": thumbprint(new, "ES256")
+    }
