@@ -147,15 +147,11 @@ def test_a_key_rotation_keeps_live_sessions_on_their_key_until_it_is_removed(
     expire_access_token(client)
     assert session_info(client)["authenticated"] is True
     assert dpop.dpop_proofs[-1]["jkt"] == thumbprint(old, "ES256")
-    assert confirmation_of(stored_tokens(client).access_token) == {
-        "jkt": thumbprint(old, "ES256")
-    }
+    assert confirmation_of(stored_tokens(client).access_token) == {"jkt": thumbprint(old, "ES256")}
 
     # Once the old key is gone, the next refresh moves the session to the new one.
     settings.OIDC_DPOP_KEYS = new
     expire_access_token(client)
     assert session_info(client)["authenticated"] is True
     assert dpop.dpop_proofs[-1]["jkt"] == thumbprint(new, "ES256")
-    assert confirmation_of(stored_tokens(client).access_token) == {
-        "jkt": thumbprint(new, "ES256")
-    }
+    assert confirmation_of(stored_tokens(client).access_token) == {"jkt": thumbprint(new, "ES256")}
