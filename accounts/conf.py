@@ -157,14 +157,21 @@ class AccountsSettings:
         return str(getattr(settings, "OIDC_CLIENT_SIGNING_ALGORITHM", "") or "RS256")
 
     @property
+    def OIDC_CLIENT_ASSERTION_AUDIENCE(self) -> str:
+        """What a private_key_jwt assertion's ``aud`` names: "issuer" or "endpoint" (the URL
+        it is sent to); empty takes the provider preset's."""
+        value = getattr(settings, "OIDC_CLIENT_ASSERTION_AUDIENCE", "") or ""
+        return str(value or self.PRESET.client_assertion_audience).lower()
+
+    @property
     def OIDC_USE_DPOP(self) -> bool:
         """Sender-constrained tokens (RFC 9449): code exchange and refresh carry DPoP proofs."""
         return bool(getattr(settings, "OIDC_USE_DPOP", False))
 
     @property
     def OIDC_DPOP_KEYS(self) -> str:
-        """PEM private keys for DPoP proofs; the first binds new tokens, the others keep the
-        tokens bound to them usable until they are renewed."""
+        """PEM private keys for DPoP proofs; the first binds new logins, a session keeps the
+        key its tokens are bound to while that key is listed."""
         return str(getattr(settings, "OIDC_DPOP_KEYS", "") or "")
 
     @property

@@ -36,6 +36,7 @@ from accounts.oidc.login_states import (
     started_logins,
 )
 from accounts.oidc.logout_urls import provider_logout_url
+from accounts.oidc.pushed_authorization import authorization_redirect
 from accounts.protocol.step_up import AuthenticationRequirement, InvalidRequirement
 from accounts.redirects import safe_next_path
 from accounts.sessions.advice import note_token_lifetimes
@@ -73,7 +74,8 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
             )
         except InvalidRequirement as exc:
             raise InvalidLoginRequest(f"This login link is not valid: {exc}.") from exc
-        self.OIDC_OP_AUTH_ENDPOINT = provider_metadata(fresh=True).authorization_endpoint
+        metadata = provider_metadata(fresh=True)
+        self.OIDC_OP_AUTH_ENDPOINT = metadata.authorization_endpoint
         known = started_logins(request.session)
         response: HttpResponse = super().get(request)
         resources = _resource_indicators()
@@ -90,6 +92,8 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
             next_path=safe_next_path(request.GET.get("next")),
             requirement=self.requirement,
         )
+        # Last, once every parameter is in the URL: with PAR they all go into the push.
+        response["Location"] = authorization_redirect(metadata, response["Location"])
         return response
 
     def get_extra_params(self, request: HttpRequest) -> dict[str, Any]:

@@ -257,6 +257,8 @@ OIDC_USE_PAR = env_str("OIDC_USE_PAR", "auto")
 OIDC_CLIENT_AUTH_METHOD = env_str("OIDC_CLIENT_AUTH_METHOD", "client_secret_basic")
 OIDC_CLIENT_SIGNING_KEYS = env_str("OIDC_CLIENT_SIGNING_KEYS")
 OIDC_CLIENT_SIGNING_ALGORITHM = env_str("OIDC_CLIENT_SIGNING_ALGORITHM", "RS256")
+# Empty: the provider preset's choice ("issuer", or "endpoint" for Okta and Entra).
+OIDC_CLIENT_ASSERTION_AUDIENCE = env_str("OIDC_CLIENT_ASSERTION_AUDIENCE")
 OIDC_USE_DPOP = env_bool("OIDC_USE_DPOP", default=False)
 OIDC_DPOP_KEYS = env_str("OIDC_DPOP_KEYS")
 OIDC_DPOP_ALGORITHM = env_str("OIDC_DPOP_ALGORITHM", "ES256")

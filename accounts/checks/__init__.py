@@ -11,6 +11,11 @@ from accounts.checks.admin_access import (
     check_someone_can_be_staff,
     check_staff_groups,
 )
+from accounts.checks.client_auth import (
+    check_client_authentication,
+    check_dpop,
+    check_pushed_authorization,
+)
 from accounts.checks.configuration import (
     KNOWN_PROVIDERS,
     check_middleware_order,
@@ -34,13 +39,16 @@ from accounts.checks.step_up import check_parallel_logins, check_step_up_paramet
 __all__ = [
     "KNOWN_PROVIDERS",
     "_PUBLIC_SECRETS",
+    "check_client_authentication",
     "check_cookie_flags",
+    "check_dpop",
     "check_middleware_order",
     "check_mozilla_oidc_settings",
     "check_oidc_client",
     "check_parallel_logins",
     "check_password_login_throttle",
     "check_public_secrets",
+    "check_pushed_authorization",
     "check_resource_server",
     "check_resource_server_dpop",
     "check_secret_key",

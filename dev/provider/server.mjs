@@ -74,6 +74,40 @@ const REFRESH_TOKEN_TTL = envInt('REFRESH_TOKEN_TTL', 86400, { min: 1 });
 const SESSION_TTL = envInt('SESSION_TTL', 86400, { min: 1 });
 const GRANT_TTL = envInt('GRANT_TTL', 86400, { min: 1 });
 
+// Modern OAuth, per client (defaults keep the client as it always was):
+// how it authenticates, with its public keys for private_key_jwt (inline or fetched); whether
+// PAR is offered and required; whether its access tokens must be DPoP-bound and DPoP proofs
+// must carry a nonce this provider issued.
+const CLIENT_AUTH_METHOD = envString('CLIENT_AUTH_METHOD', 'client_secret_basic');
+const CLIENT_JWKS_URI = envString('CLIENT_JWKS_URI', undefined);
+const PAR_ENABLED = envString('PAR', '1') !== '0';
+const REQUIRE_PAR = envString('REQUIRE_PAR', '0') === '1';
+const DPOP_BOUND_ACCESS_TOKENS = envString('DPOP_BOUND_ACCESS_TOKENS', '0') === '1';
+const DPOP_REQUIRE_NONCE = envString('DPOP_REQUIRE_NONCE', '0') === '1';
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+if (!CLIENT_AUTH_METHODS.includes(CLIENT_AUTH_METHOD)) {
+  fail(`CLIENT_AUTH_METHOD must be one of ${CLIENT_AUTH_METHODS.join(', ')}, got ${JSON.stringify(CLIENT_AUTH_METHOD)}`);
+}
+let CLIENT_JWKS;
+{
+  const raw = envString('CLIENT_JWKS', undefined);
+  if (raw !== undefined) {
+    try {
+      CLIENT_JWKS = JSON.parse(raw);
+    } catch (err) {
+      fail(`CLIENT_JWKS is not valid JSON: ${err.message}`);
+    }
+    if (!Array.isArray(CLIENT_JWKS?.keys) || CLIENT_JWKS.keys.some((k) => k.d !== undefined)) {
+      fail('CLIENT_JWKS must be a JWKS ({"keys": [...]}) of public keys only');
+    }
+  }
+  if (CLIENT_AUTH_METHOD === 'private_key_jwt' && !CLIENT_JWKS && !CLIENT_JWKS_URI) {
+    fail('CLIENT_AUTH_METHOD=private_key_jwt needs CLIENT_JWKS or CLIENT_JWKS_URI');
+  }
+  if (CLIENT_JWKS && CLIENT_JWKS_URI) fail('set CLIENT_JWKS or CLIENT_JWKS_URI, not both');
+  if (REQUIRE_PAR && !PAR_ENABLED) fail('REQUIRE_PAR=1 needs PAR enabled (PAR=1)');
+}
+
 const REFRESH_DELAY_MS = envInt('REFRESH_DELAY_MS', 0);
 const LOG_REQUESTS = envString('PROVIDER_LOG', '1') !== '0';
 const JWKS_FILE = envString('PROVIDER_JWKS_FILE', undefined);
@@ -327,6 +361,7 @@ stepUpPolicy.get('login').checks.add(new interactionPolicy.Check(
 // ---------------------------------------------------------------------------
 
 const BACKCHANNEL_ORIGIN = URL.parse(CLIENT_BACKCHANNEL_LOGOUT_URI)?.origin;
+const CLIENT_JWKS_ORIGIN = CLIENT_JWKS_URI ? URL.parse(CLIENT_JWKS_URI)?.origin : undefined;
 
 const resourceServer = {
   scope: API_SCOPES,
@@ -360,8 +395,13 @@ const configuration = {
     client_name: 'BFF (dev)',
     application_type: 'web',
     // client_secret_post is accepted for this client too; oidc-provider treats
-    // basic and post as interchangeable for a secret-based client.
-    token_endpoint_auth_method: 'client_secret_basic',
+    // basic and post as interchangeable for a secret-based client. With
+    // private_key_jwt the secret is refused at every endpoint (token, PAR, revocation).
+    token_endpoint_auth_method: CLIENT_AUTH_METHOD,
+    ...(CLIENT_JWKS ? { jwks: CLIENT_JWKS } : {}),
+    ...(CLIENT_JWKS_URI ? { jwks_uri: CLIENT_JWKS_URI } : {}),
+    ...(REQUIRE_PAR ? { require_pushed_authorization_requests: true } : {}),
+    ...(DPOP_BOUND_ACCESS_TOKENS ? { dpop_bound_access_tokens: true } : {}),
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     id_token_signed_response_alg: 'RS256',
@@ -372,7 +412,8 @@ const configuration = {
   }],
 
   responseTypes: ['code'],
-  clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+  clientAuthMethods: CLIENT_AUTH_METHOD === 'private_key_jwt'
+    ? CLIENT_AUTH_METHODS : ['client_secret_basic', 'client_secret_post'],
   scopes: ['openid', 'offline_access', 'profile', 'email'],
   claims: {
     // Like Keycloak's group mapper: the groups come with every ID token, no scope needed.
@@ -401,12 +442,14 @@ const configuration = {
     return { acr: source.acr, ...(source.authTime ? { auth_time: source.authTime } : {}) };
   },
 
-  // The only outgoing request this provider makes is the back-channel logout
-  // POST to the RP. oidc-provider's fetch guard refuses loopback and private
-  // addresses (SSRF protection), which is exactly where the RP runs in dev, so
-  // the guard is dropped for the configured back-channel logout origin only.
+  // The only outgoing requests this provider makes are the back-channel logout
+  // POST to the RP and, with CLIENT_JWKS_URI, the fetch of the client's keys.
+  // oidc-provider's fetch guard refuses loopback and private addresses (SSRF
+  // protection), which is exactly where the RP runs in dev, so the guard is
+  // dropped for those two configured origins only.
   fetch(url, options) {
-    if (new URL(url).origin === BACKCHANNEL_ORIGIN) {
+    const { origin } = new URL(url);
+    if (origin === BACKCHANNEL_ORIGIN || origin === CLIENT_JWKS_ORIGIN) {
       const { dispatcher, ...rest } = options;
       return globalThis.fetch(url, rest);
     }
@@ -432,6 +475,19 @@ const configuration = {
 
   features: {
     devInteractions: { enabled: true },
+    // RFC 9126. On by default (the library's default); REQUIRE_PAR also says so in discovery
+    // (require_pushed_authorization_requests), so an RP that reads it knows before it tries.
+    pushedAuthorizationRequests: {
+      enabled: PAR_ENABLED,
+      requirePushedAuthorizationRequests: PAR_ENABLED && REQUIRE_PAR,
+    },
+    // RFC 9449. Nonces are always available (a proof whose iat is too old is answered with a
+    // nonce challenge); DPOP_REQUIRE_NONCE demands one in every proof.
+    dPoP: {
+      enabled: true,
+      nonceSecret: randomBytes(32),
+      requireNonce: () => DPOP_REQUIRE_NONCE,
+    },
     introspection: { enabled: true },
     revocation: { enabled: true },
     rpInitiatedLogout: { enabled: true },

@@ -57,6 +57,7 @@ def test_a_step_up_in_one_tab_does_not_apply_to_the_other(client, oidc_settings)
 
 
 def test_many_logins_in_progress_all_stay_usable(client, oidc_settings):
+    oidc_settings.OIDC_USE_PAR = "never"  # the state is read from the browser's URL
     authorize = [start(client, f"/page/{n}/") for n in range(8)]
     states = [parse_qs(urlsplit(url).query)["state"][0] for url in authorize]
     assert set(client.session[STATES_KEY]) == set(states)
@@ -66,6 +67,7 @@ def test_many_logins_in_progress_all_stay_usable(client, oidc_settings):
 
 
 def test_a_login_begun_before_the_upgrade_returns_to_the_sessions_one_page(client, oidc_settings):
+    oidc_settings.OIDC_USE_PAR = "never"  # the state is read from the browser's URL
     authorize = start(client, "/ignored/")
     state = parse_qs(urlsplit(authorize).query)["state"][0]
     # What 0.1 stored: the entry without a page, and one page for the whole session.

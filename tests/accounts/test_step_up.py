@@ -52,6 +52,7 @@ def id_token_claims(redis_client):
 def test_the_login_asks_the_provider_for_the_level_and_keeps_it_with_its_state(
     client, oidc_settings
 ):
+    oidc_settings.OIDC_USE_PAR = "never"  # the parameters are read from the browser's URL
     response = client.get(
         "/auth/login/", {"next": "/payouts/", "acr_values": TWO_FACTORS, "max_age": "60"}
     )
