@@ -13,7 +13,8 @@ socket can close.
 
 ``dpop_proof`` signs the DPoP proof (RFC 9449) that goes with that token to an API that takes
 DPoP-bound tokens, with the key the token is bound to; ``nonce_to_retry_with`` and
-``usable_nonce`` read such an API's nonce challenges. The keys never leave the server.
+``usable_nonce`` read such an API's nonce challenges, and ``LatestNonces`` keeps each API's
+latest nonce as the token endpoint keeps the provider's. The keys never leave the server.
 
 ``with_access_token`` hands a view that token and answers for it when there is none (a page's
 visitor goes to the login, an API caller gets 401 JSON), so the view needs no try/except.
@@ -54,13 +55,13 @@ from accounts.exceptions import (
     TokenRecordUnreadable,
     TokenUnavailable,
 )
-from accounts.oidc.dpop_proofs import (
+from accounts.oidc.dpop_client import (
     DPoPKeyMissing,
     access_token_proof,
     dpop_bound_tokens,
     dpop_keys_usable,
 )
-from accounts.protocol.dpop import nonce_to_retry_with, usable_nonce
+from accounts.protocol.dpop import LatestNonces, nonce_to_retry_with, usable_nonce
 from accounts.protocol.step_up import AuthenticationRequirement, InvalidRequirement
 from accounts.redirects import login_url_for
 from accounts.step_up.enforcement import check_authentication, step_up_required
@@ -76,6 +77,7 @@ __all__ = [
     "EdgeRequest",
     "EdgeToken",
     "InvalidRequirement",
+    "LatestNonces",
     "LoggedInUser",
     "LoginRequired",
     "StepUpRequired",

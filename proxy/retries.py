@@ -18,11 +18,10 @@ process and origin, so the next call carries it and costs no challenge.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from accounts.api import dpop_proof, nonce_to_retry_with, usable_nonce
+from accounts.api import LatestNonces, dpop_proof, nonce_to_retry_with, usable_nonce
 from proxy.challenges import challenge_errors
 from proxy.exceptions import UpstreamNonceLoop, UpstreamNonceUnmet, UpstreamRefusedProof
 from proxy.headers import credential_headers
@@ -31,8 +30,7 @@ from proxy.upstreams import Upstream
 NONCE_CHALLENGE = "use_dpop_nonce"
 PROOF_REFUSED = "invalid_dpop_proof"
 
-_nonces: dict[str, str] = {}
-_nonces_lock = threading.Lock()
+_nonces = LatestNonces()
 
 
 @dataclass(frozen=True)
@@ -114,17 +112,13 @@ def retry_headers(upstream: Upstream, method: str, target: str, attempt: Attempt
 
 
 def latest_nonce(upstream: Upstream) -> str | None:
-    return _nonces.get(upstream.origin)
+    return _nonces.latest(upstream.origin)
 
 
 def note_nonce(upstream: Upstream, header: str | None) -> None:
-    nonce = usable_nonce(header)
-    if nonce is not None:
-        with _nonces_lock:
-            _nonces[upstream.origin] = nonce
+    _nonces.note(upstream.origin, header)
 
 
 def forget_nonces() -> None:
     """Only the tests call it, between tests that point an upstream elsewhere."""
-    with _nonces_lock:
-        _nonces.clear()
+    _nonces.clear()
