@@ -19,12 +19,13 @@ import logging
 from collections.abc import AsyncIterator
 
 import aiohttp
+from django.http import HttpRequest
 from yarl import URL
 
 from proxy.conf import proxy_settings
-from proxy.exceptions import ProxyError, UpstreamTimeout, UpstreamUnavailable
+from proxy.exceptions import UpstreamTimeout, UpstreamUnavailable
 from proxy.forwarding import IDEMPOTENT_METHODS
-from proxy.retries import Attempt, Retry, next_attempt
+from proxy.retries import Attempt, Retry, judge_answer
 from proxy.upstreams import Upstream
 
 logger = logging.getLogger(__name__)
@@ -140,22 +141,21 @@ async def adiscard(response: aiohttp.ClientResponse, *, keep_up_to: int) -> None
 
 
 async def aretry_for(
-    response: aiohttp.ClientResponse, upstream: Upstream, attempt: Attempt, replayable: bool
+    request: HttpRequest,
+    response: aiohttp.ClientResponse,
+    upstream: Upstream,
+    attempt: Attempt,
+    replayable: bool,
 ) -> Retry | None:
-    """``proxy.retries.next_attempt`` for this answer; its connection is given back unless the
-    answer goes to the browser."""
-    try:
-        retry = next_attempt(
-            upstream,
-            response.status,
-            response.headers.getall("WWW-Authenticate", []),
-            response.headers.get("DPoP-Nonce"),
-            attempt=attempt,
-            replayable=replayable,
-        )
-    except ProxyError:
+    """``proxy.forwarding.retry_for`` for an aiohttp answer."""
+    verdict = judge_answer(
+        upstream,
+        response.status,
+        response.headers.getall("WWW-Authenticate", []),
+        response.headers.get("DPoP-Nonce"),
+        attempt=attempt,
+        replayable=replayable,
+    )
+    if not verdict.passes_on:
         await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        raise
-    if retry is not None:
-        await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-    return retry
+    return verdict.retry_or_raise(request)

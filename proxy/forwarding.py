@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import urllib3
+from django.http import HttpRequest
 from urllib3.connectionpool import connection_from_url
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -26,8 +27,8 @@ from urllib3.exceptions import (
 )
 
 from proxy.conf import proxy_settings
-from proxy.exceptions import ProxyError, UpstreamTimeout, UpstreamUnavailable
-from proxy.retries import Attempt, Retry, next_attempt
+from proxy.exceptions import UpstreamTimeout, UpstreamUnavailable
+from proxy.retries import Attempt, Retry, judge_answer
 from proxy.upstreams import Upstream
 
 logger = logging.getLogger(__name__)
@@ -128,25 +129,25 @@ def discard(response: urllib3.BaseHTTPResponse, *, keep_up_to: int) -> None:
 
 
 def retry_for(
-    response: urllib3.BaseHTTPResponse, upstream: Upstream, attempt: Attempt, replayable: bool
+    request: HttpRequest,
+    response: urllib3.BaseHTTPResponse,
+    upstream: Upstream,
+    attempt: Attempt,
+    replayable: bool,
 ) -> Retry | None:
-    """``proxy.retries.next_attempt`` for this answer; its connection is given back unless the
-    answer goes to the browser."""
-    try:
-        retry = next_attempt(
-            upstream,
-            response.status,
-            response.headers.getlist("WWW-Authenticate"),
-            response.headers.get("DPoP-Nonce"),
-            attempt=attempt,
-            replayable=replayable,
-        )
-    except ProxyError:
+    """The retry this answer earns, or None: it goes to the browser; raises what the browser
+    gets instead (``proxy.retries.judge_answer``). An answer not passed on is given back."""
+    verdict = judge_answer(
+        upstream,
+        response.status,
+        response.headers.getlist("WWW-Authenticate"),
+        response.headers.get("DPoP-Nonce"),
+        attempt=attempt,
+        replayable=replayable,
+    )
+    if not verdict.passes_on:
         discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        raise
-    if retry is not None:
-        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-    return retry
+    return verdict.retry_or_raise(request)
 
 
 def read_whole(response: urllib3.BaseHTTPResponse, *, upstream: str) -> bytes:

@@ -1,6 +1,6 @@
-"""After an upstream's answer: hand it to the browser, or send the call once more. Pure rules
-both shells follow (``proxy.views``, ``proxy.asgi_http``, ``proxy.websockets``), and the DPoP
-proof each attempt carries.
+"""After an upstream's answer: hand it to the browser, send the call once more, or answer with
+the proxy's own error. Pure rules the three shells follow (``proxy.views``, ``proxy.asgi_http``
+and the WebSocket handshake in ``proxy.websockets``), and the DPoP proof each attempt carries.
 
 - A 401 whose challenge, in the scheme the token went with (``Bearer``, or ``DPoP`` for an
   upstream with ``"dpop": true``), says the token is bad: the token is renewed once and the call
@@ -10,6 +10,9 @@ proof each attempt carries.
   sent, the upstream is looping: **502** ``upstream_dpop_nonce_loop``, never its raw 401, which a
   page's script would take for a logout. A 401 ``invalid_dpop_proof`` refused this site's proof:
   **502** ``upstream_refused_dpop_proof``.
+
+- A 401 whose challenge asks for a stronger or more recent login (RFC 9470, ``proxy.step_up``),
+  once no retry is due: the proxy's own 401 ``step_up_required``.
 
 Each kind of retry happens at most once, and only when the body can be sent again, so a call
 goes out three times at most. Each upstream's latest nonce (from any answer) is remembered per
@@ -21,10 +24,26 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from accounts.api import LatestNonces, dpop_proof, nonce_to_retry_with, usable_nonce
+from django.http import HttpRequest
+
+from accounts.api import (
+    AuthenticationRequirement,
+    LatestNonces,
+    dpop_proof,
+    nonce_to_retry_with,
+    step_up_required,
+    usable_nonce,
+)
 from proxy.challenges import challenge_errors
-from proxy.exceptions import UpstreamNonceLoop, UpstreamNonceUnmet, UpstreamRefusedProof
+from proxy.exceptions import (
+    ProxyError,
+    UpstreamNonceLoop,
+    UpstreamNonceUnmet,
+    UpstreamRefusedProof,
+)
 from proxy.headers import credential_headers
+from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
+from proxy.step_up import step_up_challenge
 from proxy.upstreams import Upstream
 
 NONCE_CHALLENGE = "use_dpop_nonce"
@@ -52,6 +71,29 @@ class Attempt:
 class Retry:
     renew_token: bool  # False: the same token, signed again with ``nonce``
     nonce: str | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an answer leads to: a ``retry``, the proxy's own error instead of it (``refusal``,
+    or a ``step_up`` the login needs), or, with all three None, the answer goes to the browser.
+    Only then is it read; otherwise its connection is given back unread."""
+
+    retry: Retry | None = None
+    refusal: ProxyError | None = None
+    step_up: AuthenticationRequirement | None = None
+
+    @property
+    def passes_on(self) -> bool:
+        return self.retry is None and self.refusal is None and self.step_up is None
+
+    def retry_or_raise(self, request: HttpRequest) -> Retry | None:
+        """The retry, None to pass the answer on; the refusal or ``StepUpRequired`` raised."""
+        if self.refusal is not None:
+            raise self.refusal
+        if self.step_up is not None:
+            raise step_up_required(request, self.step_up, STEP_UP_MESSAGE)
+        return self.retry
 
 
 def first_attempt(upstream: Upstream, token: str | None) -> Attempt:
@@ -92,6 +134,29 @@ def next_attempt(
     if "invalid_token" in errors and replayable and not attempt.renewed:
         return Retry(renew_token=True, nonce=usable_nonce(nonce_header) or attempt.nonce)
     return None
+
+
+def judge_answer(
+    upstream: Upstream,
+    status: int,
+    challenges: Iterable[str],
+    nonce_header: str | None,
+    *,
+    attempt: Attempt,
+    replayable: bool,
+) -> Verdict:
+    """``next_attempt``'s decision as a ``Verdict``; an answer that earns no retry may still
+    ask for a step-up."""
+    challenges = list(challenges)
+    try:
+        retry = next_attempt(
+            upstream, status, challenges, nonce_header, attempt=attempt, replayable=replayable
+        )
+    except ProxyError as refusal:
+        return Verdict(refusal=refusal)
+    if retry is not None:
+        return Verdict(retry=retry)
+    return Verdict(step_up=step_up_challenge(status, challenges))
 
 
 def proof_for(upstream: Upstream, method: str, target: str, attempt: Attempt) -> str | None:

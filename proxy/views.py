@@ -15,23 +15,16 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.api import (
-    AccountsError,
-    check_authentication,
-    get_access_token,
-    step_up_required,
-)
+from accounts.api import AccountsError, check_authentication, get_access_token
 from proxy.bodies import RequestBody, read_request_body
 from proxy.conf import proxy_settings
 from proxy.exceptions import ProxyError
-from proxy.forwarding import UpstreamBody, discard, read_whole, retry_for, send
+from proxy.forwarding import UpstreamBody, read_whole, retry_for, send
 from proxy.headers import upstream_request_headers
 from proxy.metrics import UPSTREAM_SECONDS, count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_response
 from proxy.retries import first_attempt, proof_for, retry_headers
-from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
-from proxy.step_up import step_up_challenge
 from proxy.steps import (
     browser_head,
     check_csrf_header,
@@ -91,7 +84,7 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         dpop_proof=proof_for(upstream, method, target, attempt),
     )
     response = _send(upstream, method, target, headers, body)
-    while (retry := retry_for(response, upstream, attempt, body.replayable)) is not None:
+    while retry := retry_for(request, response, upstream, attempt, body.replayable):
         if retry.renew_token:
             logger.info("%s answered 401; renewing the access token once", upstream.name)
             token = _bearer_token(request, upstream, force=True)
@@ -100,10 +93,6 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         attempt = attempt.after(retry, token)
         headers.update(retry_headers(upstream, method, target, attempt))
         response = _send(upstream, method, target, headers, body)
-    required = step_up_challenge(response.status, response.headers.getlist("WWW-Authenticate"))
-    if required is not None:
-        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        raise step_up_required(request, required, STEP_UP_MESSAGE)
     return _browser_response(request, response, upstream, target=target, proxy_base=prefix)
 
 
