@@ -10,7 +10,6 @@ and the WebSocket handshake in ``proxy.websockets``), and the DPoP proof each at
   sent, the upstream is looping: **502** ``upstream_dpop_nonce_loop``, never its raw 401, which a
   page's script would take for a logout. A 401 ``invalid_dpop_proof`` refused this site's proof:
   **502** ``upstream_refused_dpop_proof``.
-
 - A 401 whose challenge asks for a stronger or more recent login (RFC 9470, ``proxy.step_up``),
   once no retry is due: the proxy's own 401 ``step_up_required``.
 
@@ -100,42 +99,6 @@ def first_attempt(upstream: Upstream, token: str | None) -> Attempt:
     return Attempt(token=token, nonce=latest_nonce(upstream) if upstream.dpop else None)
 
 
-def next_attempt(
-    upstream: Upstream,
-    status: int,
-    challenges: Iterable[str],
-    nonce_header: str | None,
-    *,
-    attempt: Attempt,
-    replayable: bool,
-) -> Retry | None:
-    """The retry to make after this answer, or None to hand it to the browser. Remembers a DPoP
-    upstream's new nonce. Raises ``UpstreamNonceLoop``, ``UpstreamNonceUnmet`` or
-    ``UpstreamRefusedProof`` for the answers no browser should see."""
-    if upstream.dpop:
-        note_nonce(upstream, nonce_header)
-    if status != 401 or attempt.token is None:
-        return None
-    errors = challenge_errors(challenges, "dpop" if upstream.dpop else "bearer")
-    if upstream.dpop and NONCE_CHALLENGE in errors:
-        nonce = nonce_to_retry_with(
-            status=status,
-            error=NONCE_CHALLENGE,
-            nonce_header=nonce_header,
-            sent_nonce=attempt.nonce,
-        )
-        if nonce is None or attempt.nonce_retried:
-            raise UpstreamNonceLoop(f"{upstream.name} kept asking for a new DPoP nonce.")
-        if not replayable:
-            raise UpstreamNonceUnmet()
-        return Retry(renew_token=False, nonce=nonce)
-    if upstream.dpop and PROOF_REFUSED in errors:
-        raise UpstreamRefusedProof(f"{upstream.name} refused this site's DPoP proof.")
-    if "invalid_token" in errors and replayable and not attempt.renewed:
-        return Retry(renew_token=True, nonce=usable_nonce(nonce_header) or attempt.nonce)
-    return None
-
-
 def judge_answer(
     upstream: Upstream,
     status: int,
@@ -145,18 +108,45 @@ def judge_answer(
     attempt: Attempt,
     replayable: bool,
 ) -> Verdict:
-    """``next_attempt``'s decision as a ``Verdict``; an answer that earns no retry may still
-    ask for a step-up."""
+    """What this answer to ``attempt`` leads to. Remembers a DPoP upstream's new nonce, which
+    any answer may bring."""
+    if upstream.dpop:
+        note_nonce(upstream, nonce_header)
+    if status != 401:
+        return Verdict()
     challenges = list(challenges)
-    try:
-        retry = next_attempt(
-            upstream, status, challenges, nonce_header, attempt=attempt, replayable=replayable
+    verdict = Verdict()
+    if attempt.token is not None:
+        errors = challenge_errors(challenges, "dpop" if upstream.dpop else "bearer")
+        verdict = _after_refused_token(upstream, errors, nonce_header, attempt, replayable)
+    if not verdict.passes_on:
+        return verdict
+    # A step-up is asked for only once no retry is due: a renewed token may be enough.
+    return Verdict(step_up=step_up_challenge(401, challenges))
+
+
+def _after_refused_token(
+    upstream: Upstream, errors: set[str], nonce: str | None, attempt: Attempt, replayable: bool
+) -> Verdict:
+    if upstream.dpop and NONCE_CHALLENGE in errors:
+        new_nonce = nonce_to_retry_with(
+            status=401, error=NONCE_CHALLENGE, nonce_header=nonce, sent_nonce=attempt.nonce
         )
-    except ProxyError as refusal:
-        return Verdict(refusal=refusal)
-    if retry is not None:
-        return Verdict(retry=retry)
-    return Verdict(step_up=step_up_challenge(status, challenges))
+        if new_nonce is None or attempt.nonce_retried:
+            return Verdict(
+                refusal=UpstreamNonceLoop(f"{upstream.name} kept asking for a new DPoP nonce.")
+            )
+        if not replayable:
+            return Verdict(refusal=UpstreamNonceUnmet())
+        return Verdict(retry=Retry(renew_token=False, nonce=new_nonce))
+    if upstream.dpop and PROOF_REFUSED in errors:
+        return Verdict(
+            refusal=UpstreamRefusedProof(f"{upstream.name} refused this site's DPoP proof.")
+        )
+    if "invalid_token" in errors and replayable and not attempt.renewed:
+        renewal = Retry(renew_token=True, nonce=usable_nonce(nonce) or attempt.nonce)
+        return Verdict(retry=renewal)
+    return Verdict()
 
 
 def proof_for(upstream: Upstream, method: str, target: str, attempt: Attempt) -> str | None:

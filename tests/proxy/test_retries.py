@@ -12,7 +12,6 @@ from proxy.retries import (
     forget_nonces,
     judge_answer,
     latest_nonce,
-    next_attempt,
     note_nonce,
 )
 from proxy.upstreams import parse_upstream
@@ -30,13 +29,23 @@ def _no_nonces():
 
 
 def decide(upstream, status, challenges, nonce=None, *, attempt=None, replayable=True):
-    return next_attempt(
+    """The retry the answer earns, or None; the proxy's own error raised."""
+    verdict = judge_answer(
         upstream,
         status,
         challenges,
         nonce,
         attempt=attempt or Attempt(token="t"),
         replayable=replayable,
+    )
+    if verdict.refusal is not None:
+        raise verdict.refusal
+    return verdict.retry
+
+
+def judge(upstream, status, challenges, nonce=None):
+    return judge_answer(
+        upstream, status, challenges, nonce, attempt=Attempt(token="t"), replayable=True
     )
 
 
@@ -121,23 +130,17 @@ def test_nonces_are_kept_per_upstream_origin_from_any_answer():
     assert first_attempt(BEARER, "t").nonce is None
 
 
-def judged(upstream, status, challenges, nonce=None, *, attempt=None):
-    return judge_answer(
-        upstream, status, challenges, nonce, attempt=attempt or Attempt(token="t"), replayable=True
-    )
-
-
 def test_only_an_answer_that_earns_nothing_else_is_passed_on():
     request = RequestFactory().get("/api/proxy/dpop/x")
-    passed = judged(DPOP, 200, [])
+    passed = judge(DPOP, 200, [])
     assert passed.passes_on
     assert passed.retry_or_raise(request) is None
 
-    retried = judged(DPOP, 401, NONCE, "n-1")
+    retried = judge(DPOP, 401, NONCE, "n-1")
     assert not retried.passes_on
     assert retried.retry_or_raise(request) == Retry(renew_token=False, nonce="n-1")
 
-    refused = judged(DPOP, 401, ['DPoP error="invalid_dpop_proof"'])
+    refused = judge(DPOP, 401, ['DPoP error="invalid_dpop_proof"'])
     assert not refused.passes_on
     with pytest.raises(UpstreamRefusedProof):
         refused.retry_or_raise(request)
@@ -145,7 +148,7 @@ def test_only_an_answer_that_earns_nothing_else_is_passed_on():
 
 def test_a_step_up_challenge_that_earns_no_retry_is_the_proxys_step_up_answer():
     challenge = 'DPoP error="insufficient_user_authentication", acr_values="urn:loa:2"'
-    verdict = judged(DPOP, 401, [challenge])
+    verdict = judge(DPOP, 401, [challenge])
     assert verdict.step_up == AuthenticationRequirement(("urn:loa:2",))
     assert not verdict.passes_on
     request = RequestFactory().get("/api/proxy/dpop/x", HTTP_REFERER="http://testserver/bank/")
@@ -153,5 +156,5 @@ def test_a_step_up_challenge_that_earns_no_retry_is_the_proxys_step_up_answer():
         verdict.retry_or_raise(request)
     assert "acr_values=urn%3Aloa%3A2" in raised.value.login_url
     # A bad token is renewed first: the step-up is judged on the answer to the renewed one.
-    both = judged(DPOP, 401, [challenge, 'DPoP error="invalid_token"'])
+    both = judge(DPOP, 401, [challenge, 'DPoP error="invalid_token"'])
     assert (both.retry, both.step_up) == (Retry(renew_token=True, nonce=None), None)
