@@ -9,10 +9,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.test import RequestFactory
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
-from rest_framework.views import APIView
 
 from accounts.protocol.dpop import proof
 from accounts.protocol.signing_keys import signing_key
@@ -28,7 +25,7 @@ from accounts.resource_server import (
     require_access_token,
     validator_from_settings,
 )
-from accounts.resource_server.drf import AccessTokenAuthentication
+from tests.accounts.resource_server.drf_views import notes_view
 from tests.accounts.resource_server.keys import API, ISSUER, KeyServer, access_claims
 from tests.token_factory import SigningKey
 
@@ -328,36 +325,23 @@ def test_unusable_dpop_settings_are_503_not_500(settings, keys, issuer_key, hold
 # --- Django REST framework ---------------------------------------------------------------------
 
 
-def drf_view(validator):
-    class Auth(AccessTokenAuthentication):
-        pass
-
-    Auth.validator = validator
-
-    class Notes(APIView):  # type: ignore[misc]
-        authentication_classes = (Auth,)
-        permission_classes = (IsAuthenticated,)
-
-        def get(self, request):
-            return Response({"sub": request.user.sub})
-
-    return Notes.as_view()
-
-
 def test_drf_takes_a_bound_token_with_its_proof_once(validator, issuer_key, holder):
-    view = drf_view(validator)
+    view = notes_view(validator)
     token = bound_token(issuer_key, holder)
     dpop = dpop_request(holder, token)["dpop"][0]
     headers = {"HTTP_AUTHORIZATION": f"DPoP {token}", "HTTP_DPOP": dpop}
     good = view(APIRequestFactory().get("/notes", **headers))
-    assert (good.status_code, good.data) == (200, {"sub": "alice"})
+    assert (good.status_code, good.data) == (
+        200,
+        {"sub": "alice", "scopes": ["openid", "read:notes"]},
+    )
     replayed = view(APIRequestFactory().get("/notes", **headers))
     assert replayed.status_code == 401
     assert 'error="invalid_dpop_proof"' in replayed["WWW-Authenticate"]
 
 
 def test_drf_refuses_a_stolen_token(validator, issuer_key, holder, thief):
-    view = drf_view(validator)
+    view = notes_view(validator)
     token = bound_token(issuer_key, holder)
     as_bearer = view(APIRequestFactory().get("/notes", HTTP_AUTHORIZATION=f"Bearer {token}"))
     assert as_bearer.status_code == 401
