@@ -1,6 +1,7 @@
 """The ``CACHES`` of this site: both caches (``default`` and ``sessions``) on one Redis
-(``REDIS_URL``) or on the primary that Redis Sentinel names (``REDIS_SENTINELS``), through
-django-redis. Read only by ``config.settings``; docs/configuration.md lists the variables.
+(``REDIS_URL``), on the primary that Redis Sentinel names (``REDIS_SENTINELS``), or on a Redis
+Cluster (``REDIS_CLUSTER=1``, ``REDIS_URL`` naming one or more of its nodes), through django-redis.
+Read only by ``config.settings``; docs/configuration.md lists the variables.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.environment import env_list, env_str
+from config.environment import env_bool, env_list, env_str
 
 
 def redis_caches(redis_url: str, key_prefix: str) -> dict[str, dict[str, Any]]:
@@ -25,7 +26,14 @@ def redis_caches(redis_url: str, key_prefix: str) -> dict[str, dict[str, Any]]:
     }
     location: str | list[str] = redis_url
     sentinels = host_ports("REDIS_SENTINELS")
-    if sentinels:
+    if env_bool("REDIS_CLUSTER", default=False):
+        if sentinels:
+            raise ImproperlyConfigured(
+                "REDIS_CLUSTER and REDIS_SENTINELS are both set: a Redis Cluster fails over by "
+                "itself, without sentinels. Set one of them."
+            )
+        location, options = _cluster(redis_url, options)
+    elif sentinels:
         location, options = _sentinel(sentinels, options)
     return {
         alias: {
@@ -65,6 +73,29 @@ def _sentinel(
     # (the user would look logged out), and the holder of the refresh lock must re-read the
     # token record where it was last written.
     return [f"redis://{master}/{db}"], options
+
+
+# Redis Cluster (docs/deployment.md): REDIS_URL names one node or several, comma-separated (any
+# node will do; the client discovers the others and which slots each serves). Every key of one
+# session shares a hash tag, so a request's reads and writes stay on one node.
+def _cluster(redis_url: str, options: dict[str, object]) -> tuple[list[str], dict[str, object]]:
+    nodes = [url.strip() for url in redis_url.split(",") if url.strip()]
+    wait = env_str("REDIS_CLUSTER_FAILOVER_WAIT", "3")
+    try:
+        failover_wait = float(wait)
+    except ValueError:
+        failover_wait = -1
+    if not 0 <= failover_wait <= 60:
+        raise ImproperlyConfigured(
+            f"REDIS_CLUSTER_FAILOVER_WAIT must be seconds between 0 and 60; got {wait!r}"
+        )
+    options = options | {
+        "CLIENT_CLASS": "accounts.cluster.client.ClusterClient",
+        "FAILOVER_WAIT": failover_wait,
+    }
+    if env_str("REDIS_PASSWORD"):
+        options["PASSWORD"] = env_str("REDIS_PASSWORD")
+    return nodes, options
 
 
 def host_ports(name: str) -> list[tuple[str, int]]:

@@ -104,7 +104,7 @@ REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "bff")
 # already-rotated refresh token. 0 (the default) does not wait.
 REDIS_WAIT_REPLICAS = int(env_str("REDIS_WAIT_REPLICAS", "0"))
 REDIS_WAIT_TIMEOUT_MS = int(env_str("REDIS_WAIT_TIMEOUT_MS", "100"))
-# One Redis, or Redis Sentinel, from the environment (config/redis_caches.py).
+# One Redis, Redis Sentinel or a Redis Cluster, from the environment (config/redis_caches.py).
 CACHES = redis_caches(REDIS_URL, REDIS_KEY_PREFIX)
 SESSION_ENGINE = "accounts.sessions.store"
 # Only sessions before login (a login in progress) live this long; after login the session
