@@ -11,22 +11,30 @@ trip when nothing is due, the sync rules in a thread when something is. ``watch_
 gives it an event set when the session ends (however it ends), so that an open stream or
 socket can close.
 
+``dpop_proof`` signs the DPoP proof (RFC 9449) that goes with that token to an API that takes
+DPoP-bound tokens, with the key the token is bound to; ``nonce_to_retry_with`` and
+``usable_nonce`` read such an API's nonce challenges. The keys never leave the server.
+
 ``with_access_token`` hands a view that token and answers for it when there is none (a page's
 visitor goes to the login, an API caller gets 401 JSON), so the view needs no try/except.
-``login_required`` protects a view with this app's login. ``get_logged_in_user`` says who is
-logged in (the display name and the public claims of the ID token), and the context processor
-``logged_in_user_context`` gives templates the same as ``logged_in_user``.
+``login_required`` protects a view with this app's login, and can require a stronger or a recent
+one (step-up: ``acr``, ``max_age``); ``check_authentication`` is the same check for code that
+decides at run time, and ``step_up_required`` the error for a requirement someone else stated (an
+upstream's RFC 9470 challenge). ``get_logged_in_user`` says who is logged in (the display name,
+the public claims of the ID token, and the login's ``acr`` and ``auth_time``), and the context
+processor ``logged_in_user_context`` gives templates the same as ``logged_in_user``.
 
 Other apps import from this module only (tests/proxy/test_boundaries.py holds the proxy to it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeAlias, overload
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import SimpleLazyObject
 
@@ -42,29 +50,51 @@ from accounts.error_pages import error_response, treat_as_api_call
 from accounts.exceptions import (
     AccountsError,
     LoginRequired,
+    StepUpRequired,
     TokenRecordUnreadable,
     TokenUnavailable,
 )
+from accounts.oidc.dpop_proofs import (
+    DPoPKeyMissing,
+    access_token_proof,
+    dpop_bound_tokens,
+    dpop_keys_usable,
+)
+from accounts.protocol.dpop import nonce_to_retry_with, usable_nonce
+from accounts.protocol.step_up import AuthenticationRequirement, InvalidRequirement
 from accounts.redirects import login_url_for
+from accounts.step_up.enforcement import check_authentication, step_up_required
+from accounts.step_up.session import session_authentication
 from accounts.tokens.access import access_token_for
 from accounts.tokens.record import load_tokens
 
 __all__ = [
     "AccountsError",
+    "AuthenticationRequirement",
+    "DPoPKeyMissing",
     "EdgeError",
     "EdgeRequest",
     "EdgeToken",
+    "InvalidRequirement",
     "LoggedInUser",
     "LoginRequired",
+    "StepUpRequired",
     "TokenUnavailable",
     "aclose_edge",
     "aget_edge_token",
+    "check_authentication",
     "display_name",
+    "dpop_bound_tokens",
+    "dpop_keys_usable",
+    "dpop_proof",
     "get_access_token",
     "get_logged_in_user",
     "logged_in_user_context",
     "login_required",
+    "nonce_to_retry_with",
+    "step_up_required",
     "treat_as_api_call",
+    "usable_nonce",
     "watch_session_end",
     "with_access_token",
 ]
@@ -98,6 +128,13 @@ def get_access_token(
         if not exc.login_url:
             exc.login_url = login_url_for(request)
         raise
+
+
+def dpop_proof(access_token: str, *, method: str, url: str, nonce: str | None = None) -> str:
+    """The ``DPoP`` header for sending ``access_token`` with ``method`` to ``url``: a proof
+    signed with the key the token is bound to (``OIDC_DPOP_KEYS``), new for every call, with
+    ``nonce`` when the API asked for one. Raises ``DPoPKeyMissing`` (503) without a key."""
+    return access_token_proof(access_token, method=method, url=url, nonce=nonce)
 
 
 View: TypeAlias = Callable[Concatenate[HttpRequest, P], HttpResponse]
@@ -148,29 +185,65 @@ def with_access_token(
     return decorate if view is None else decorate(view)
 
 
-def login_required(view: View[P]) -> View[P]:
+@overload
+def login_required(view: View[P], /) -> View[P]: ...
+
+
+@overload
+def login_required(
+    *, acr: str | Sequence[str] | None = None, max_age: int | None = None
+) -> Callable[[View[P]], View[P]]: ...
+
+
+def login_required(
+    view: View[P] | None = None,
+    /,
+    *,
+    acr: str | Sequence[str] | None = None,
+    max_age: int | None = None,
+) -> View[P] | Callable[[View[P]], View[P]]:
     """Sends a page's visitor to the OIDC login and back, and answers an API caller (Accept
     JSON) with ``401 {"error": "login_required", "login_url"}`` instead of a redirect a script
     cannot follow. Django's own ``login_required`` works too, for pages, with
-    ``LOGIN_URL = "accounts:login"``."""
+    ``LOGIN_URL = "accounts:login"``.
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            # Rendered as a redirect or as JSON by AccountsErrorMiddleware.
-            raise LoginRequired("Please log in.", login_url=login_url_for(request))
-        return view(request, *args, **kwargs)
+    Step-up: ``acr`` (one value, or a list, any of which will do; the first is asked for first)
+    and ``max_age`` (seconds since the user last authenticated at the provider) require more of
+    the login. A session whose login falls short is sent through the provider again with
+    ``acr_values`` and ``max_age``, and comes back; an API caller gets
+    ``401 {"error": "step_up_required", "login_url", "acr_values", "max_age"}``. ::
 
-    return wrapper
+        @login_required(acr="http://schemas.openid.net/pape/policies/2007/06/multi-factor")
+        def payouts(request): ...
+    """
+    try:
+        requirement = AuthenticationRequirement.from_settings(acr, max_age)
+    except InvalidRequirement as exc:
+        raise ImproperlyConfigured(f"login_required: {exc}") from exc
+
+    def decorate(view: View[P]) -> View[P]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            # Raises LoginRequired or StepUpRequired, which AccountsErrorMiddleware renders as a
+            # redirect or as JSON.
+            check_authentication(request, requirement)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate if view is None else decorate(view)
 
 
 @dataclass(frozen=True)
 class LoggedInUser:
-    """Who is logged in, as the ID token says: ``name`` to greet them by, and the claims that
-    ``OIDC_PUBLIC_CLAIMS`` allows pages to show (never a token)."""
+    """Who is logged in, as the ID token says: ``name`` to greet them by, the claims that
+    ``OIDC_PUBLIC_CLAIMS`` allows pages to show (never a token), and how and when the login
+    authenticated them (``acr``, ``auth_time``; None when the provider did not say)."""
 
     name: str
     claims: Mapping[str, Any]
+    acr: str | None = None
+    auth_time: float | None = None
 
     def __str__(self) -> str:
         return self.name
@@ -189,7 +262,13 @@ def get_logged_in_user(request: HttpRequest) -> LoggedInUser | None:
         record = None
     claims = record.public_claims() if record else {}
     fallback = user.get_full_name() or user.get_username()
-    return LoggedInUser(name=display_name(claims) or fallback, claims=claims)
+    level = session_authentication(request.session)
+    return LoggedInUser(
+        name=display_name(claims) or fallback,
+        claims=claims,
+        acr=level.acr,
+        auth_time=level.auth_time,
+    )
 
 
 def display_name(claims: Mapping[str, Any]) -> str:

@@ -135,6 +135,50 @@ class AccountsSettings:
         return float(getattr(settings, "OIDC_FORCED_REFRESH_INTERVAL", 10))
 
     @property
+    def OIDC_USE_PAR(self) -> str:
+        """Pushed authorization requests (RFC 9126): "auto" when the provider offers them (and
+        whenever it requires them), "always" (a provider without PAR refuses the login), "never"."""
+        return str(getattr(settings, "OIDC_USE_PAR", "auto") or "auto").lower()
+
+    @property
+    def OIDC_CLIENT_AUTH_METHOD(self) -> str:
+        """How this client proves itself at the token, PAR and revocation endpoints:
+        "client_secret_basic", "client_secret_post" or "private_key_jwt"."""
+        method = getattr(settings, "OIDC_CLIENT_AUTH_METHOD", "") or "client_secret_basic"
+        return str(method)
+
+    @property
+    def OIDC_CLIENT_SIGNING_KEYS(self) -> str:
+        """PEM private keys for private_key_jwt, the first signs; all are published."""
+        return str(getattr(settings, "OIDC_CLIENT_SIGNING_KEYS", "") or "")
+
+    @property
+    def OIDC_CLIENT_SIGNING_ALGORITHM(self) -> str:
+        return str(getattr(settings, "OIDC_CLIENT_SIGNING_ALGORITHM", "") or "RS256")
+
+    @property
+    def OIDC_CLIENT_ASSERTION_AUDIENCE(self) -> str:
+        """What a private_key_jwt assertion's ``aud`` names: "issuer" or "endpoint" (the URL
+        it is sent to); empty takes the provider preset's."""
+        value = getattr(settings, "OIDC_CLIENT_ASSERTION_AUDIENCE", "") or ""
+        return str(value or self.PRESET.client_assertion_audience).lower()
+
+    @property
+    def OIDC_USE_DPOP(self) -> bool:
+        """Sender-constrained tokens (RFC 9449): code exchange and refresh carry DPoP proofs."""
+        return bool(getattr(settings, "OIDC_USE_DPOP", False))
+
+    @property
+    def OIDC_DPOP_KEYS(self) -> str:
+        """PEM private keys for DPoP proofs; the first binds new logins, a session keeps the
+        key its tokens are bound to while that key is listed."""
+        return str(getattr(settings, "OIDC_DPOP_KEYS", "") or "")
+
+    @property
+    def OIDC_DPOP_ALGORITHM(self) -> str:
+        return str(getattr(settings, "OIDC_DPOP_ALGORITHM", "") or "ES256")
+
+    @property
     def OIDC_DISCOVERY_TTL(self) -> int:
         return int(getattr(settings, "OIDC_DISCOVERY_TTL", 3600))
 

@@ -32,6 +32,7 @@ from accounts.exceptions import (
     PasswordLoginLocked,
     ProviderUnavailable,
     SessionStoreUnavailable,
+    StepUpRequired,
 )
 from accounts.metrics import LOGIN_FAILURES
 from accounts.redirects import login_url_for
@@ -70,9 +71,11 @@ def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
         # A page whose login ended goes to the login, and comes back here afterwards.
         response: HttpResponse = HttpResponseRedirect(error.login_url)
     elif wants_json(request):
-        body: dict[str, str] = {"error": error.code, "message": error.message}
+        body: dict[str, object] = {"error": error.code, "message": error.message}
         if isinstance(error, LoginRequired):
             body["login_url"] = error.login_url
+        if isinstance(error, StepUpRequired):
+            body.update(error.details())
         response = JsonResponse(body, status=error.status)
     else:
         page = render_page(

@@ -92,6 +92,48 @@ class SessionEnded(LoginRequired):
         self.reason = reason
 
 
+class StepUpRequired(LoginRequired):
+    """The session's login does not meet what a page or an API requires: another context class
+    (``acr_values``) or a more recent authentication (``max_age``). ``login_url`` asks the
+    provider for them and comes back; the JSON answer names them too."""
+
+    code = "step_up_required"
+    title = "Please log in again"
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        acr_values: tuple[str, ...] = (),
+        max_age: int | None = None,
+        login_url: str = "",
+    ) -> None:
+        super().__init__(message, login_url=login_url)
+        self.acr_values = acr_values
+        self.max_age = max_age
+
+    def details(self) -> dict[str, object]:
+        return {"acr_values": list(self.acr_values), "max_age": self.max_age}
+
+
+class StepUpFailed(LoginFailed):
+    """The login came back without the ``acr`` or the ``auth_time`` it was asked for: the
+    provider may ignore ``acr_values`` (OIDC Core makes them voluntary), and this refuses the
+    login it gave instead."""
+
+    status = 403
+    code = "step_up_failed"
+    title = "The login did not reach the required level"
+
+
+class InvalidLoginRequest(LoginFailed):
+    """``/auth/login/`` was asked for something it cannot ask the provider (a malformed
+    ``acr_values`` or ``max_age``)."""
+
+    code = "invalid_request"
+    title = "This login link is not valid"
+
+
 class TokenUnavailable(AccountsError):
     """A token is needed, the one held has expired, and the provider cannot renew it right now.
 

@@ -23,6 +23,7 @@ from accounts.sessions.activity import load_activity
 from accounts.sessions.lifetimes import session_policy
 from accounts.sessions.live import end_session_by_key, end_sessions_of, find_by_handle, sessions_of
 from accounts.sessions.timeline import WIDTH, axis_ticks, timeline
+from accounts.step_up.session import session_authentication
 from accounts.tokens.record import TokenRecord, load_tokens
 
 # The app's own login, whatever the project's LOGIN_URL says.
@@ -91,10 +92,14 @@ def session_info(request: HttpRequest) -> JsonResponse:
     if record is None:
         return JsonResponse({"authenticated": False})
     clocks = _deadlines(request)
+    level = session_authentication(request.session)
     return JsonResponse(
         {
             "authenticated": True,
             "user": record.public_claims(),
+            # How and when the login authenticated the user: a page can tell before a call
+            # whether it will need a step-up.
+            "authentication": {"acr": level.acr, "auth_time": _iso(level.auth_time)},
             "expires": {
                 "access_token": _iso(record.access_token_expires_at),
                 "id_token": _iso(record.id_token_expires_at),

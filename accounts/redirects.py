@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.conf import accounts_settings
+from accounts.protocol.step_up import AuthenticationRequirement
 
 
 def safe_next_path(candidate: str | None, default: str = "/") -> str:
@@ -36,18 +37,24 @@ def _is_local_path(value: str) -> bool:
     return not parts.scheme and not parts.netloc
 
 
-def login_url_for(request: HttpRequest) -> str:
+def login_url_for(
+    request: HttpRequest, requirement: AuthenticationRequirement | None = None
+) -> str:
     """Where to send this request's user to log in, coming back to what they were doing.
 
     A page (GET asking for HTML) comes back to itself. An API call or a form post cannot be
     replayed after a login, so the user comes back to the page that made it (its Referer, when it
-    is on this site), else home.
+    is on this site), else home. A ``requirement`` (step-up) goes along as ``acr_values`` and
+    ``max_age``, which the login view asks the provider for.
     """
     if request.method == "GET" and "text/html" in request.headers.get("Accept", "text/html"):
         next_path = request.get_full_path()
     else:
         next_path = _same_site_referer_path(request)
-    return reverse("accounts:login") + "?" + urlencode({"next": safe_next_path(next_path)})
+    params = {"next": safe_next_path(next_path)}
+    if requirement:
+        params.update(requirement.login_parameters())
+    return reverse("accounts:login") + "?" + urlencode(params)
 
 
 def _same_site_referer_path(request: HttpRequest) -> str:

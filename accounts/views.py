@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -18,31 +19,48 @@ from mozilla_django_oidc.views import (
 )
 
 from accounts.conf import accounts_settings, mozilla_oidc_setting
-from accounts.exceptions import LoginFailed, ProviderError, TokenRecordUnreadable
+from accounts.exceptions import (
+    InvalidLoginRequest,
+    LoginFailed,
+    ProviderError,
+    TokenRecordUnreadable,
+)
 from accounts.oidc.backend import callback_url
 from accounts.oidc.discovery import provider_metadata
+from accounts.oidc.login_states import (
+    NEXT_KEY,
+    STATES_KEY,
+    LoginState,
+    login_state,
+    remember_login,
+    started_logins,
+)
 from accounts.oidc.logout_urls import provider_logout_url
+from accounts.oidc.pushed_authorization import authorization_redirect
+from accounts.protocol.step_up import AuthenticationRequirement, InvalidRequirement
 from accounts.redirects import safe_next_path
 from accounts.sessions.advice import note_token_lifetimes
 from accounts.sessions.ending import log_out
 from accounts.sessions.tombstones import take_notice
+from accounts.step_up.enforcement import check_login_result
+from accounts.step_up.session import record_authentication
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 
 logger = logging.getLogger(__name__)
-
-# mozilla-django-oidc's session keys, named once here.
-STATES_KEY = "oidc_states"
-NEXT_KEY = "oidc_login_next"
 
 
 @method_decorator(never_cache, name="dispatch")
 class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
     """``GET /auth/login/?next=/path`` sends the browser to the provider.
 
-    The request carries PKCE (S256), state and nonce; mozilla-django-oidc keeps them in the session.
+    The request carries PKCE (S256), state and nonce; mozilla-django-oidc keeps them in the session,
+    one entry per login in progress, and ``next`` goes into the same entry (``login_states``).
+    ``acr_values`` and ``max_age`` (step-up: ``accounts.step_up``) are passed on to the provider,
+    and the callback checks that the login it gets back meets them.
     """
 
     get_settings = staticmethod(mozilla_oidc_setting)
+    requirement = AuthenticationRequirement()
 
     def __init__(self, **kwargs: Any) -> None:
         # mozilla reads the endpoint from settings at construction; ours comes from discovery.
@@ -50,15 +68,32 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
         self.OIDC_RP_CLIENT_ID = accounts_settings.OIDC_CLIENT_ID
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        self.OIDC_OP_AUTH_ENDPOINT = provider_metadata(fresh=True).authorization_endpoint
+        try:
+            self.requirement = AuthenticationRequirement.from_parameters(
+                request.GET.get("acr_values"), request.GET.get("max_age")
+            )
+        except InvalidRequirement as exc:
+            raise InvalidLoginRequest(f"This login link is not valid: {exc}.") from exc
+        metadata = provider_metadata(fresh=True)
+        self.OIDC_OP_AUTH_ENDPOINT = metadata.authorization_endpoint
+        known = started_logins(request.session)
         response: HttpResponse = super().get(request)
         resources = _resource_indicators()
         if resources:
             # mozilla-django-oidc encodes parameters without doseq, so a repeated parameter
             # (resource=A&resource=B) is added to its URL here.
             response["Location"] += "&" + urlencode({"resource": resources}, doseq=True)
-        # mozilla admits absolute URLs to this host; we admit local paths only.
-        request.session[NEXT_KEY] = safe_next_path(request.GET.get("next"))
+        # mozilla keeps its own next for the whole session, absolute URLs to this host
+        # included; ours is the login's own, and a local path only.
+        request.session.pop(NEXT_KEY, None)
+        remember_login(
+            request.session,
+            known,
+            next_path=safe_next_path(request.GET.get("next")),
+            requirement=self.requirement,
+        )
+        # Last, once every parameter is in the URL: with PAR they all go into the push.
+        response["Location"] = authorization_redirect(metadata, response["Location"])
         return response
 
     def get_extra_params(self, request: HttpRequest) -> dict[str, Any]:
@@ -72,6 +107,7 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
         if accounts_settings.OIDC_AUDIENCE and preset.audience_parameter == "audience":
             params["audience"] = accounts_settings.OIDC_AUDIENCE
         params.update(accounts_settings.OIDC_EXTRA_AUTH_PARAMS)
+        params.update(self.requirement.login_parameters())
         return params
 
 
@@ -88,6 +124,8 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
     """``GET /auth/callback/``: every way this can go wrong ends on a page that says which."""
 
     get_settings = staticmethod(mozilla_oidc_setting)
+    # What the login being completed asked for; read before mozilla spends its state entry.
+    login: LoginState | None = None
 
     def get(self, request: HttpRequest) -> HttpResponse:
         states = request.session.get(STATES_KEY)
@@ -106,6 +144,7 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
                 "This login link has expired or was already used. Please start again."
             )
         self._check_issuer_parameter(request)
+        self.login = login_state(request.session, state)
         response: HttpResponse = super().get(request)
         return response
 
@@ -120,10 +159,14 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
 
     def login_success(self) -> HttpResponse:
         request = self.request
+        if self.login is not None:
+            # Before login(): a step-up that fell short leaves the session as it was.
+            check_login_result(self.login.requirement, request.oidc_claims, now=time.time())
         auth.login(request, self.user)
         # After login(), never before: login() cycles the key or flushes another user's session.
         record = TokenRecord.from_token_response(request.oidc_token_response, request.oidc_claims)
         store_tokens(request.session, record)
+        record_authentication(request.session, request.oidc_claims)
         note_token_lifetimes(record)
         logger.info("login: user %s", self.user.pk)
         # Sent back here because an admin or another device ended the session: say so.
@@ -137,8 +180,10 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
 
     @property
     def success_url(self) -> str:
+        # The pre-0.2.0 single value goes either way; its login's own entry says where to go.
+        fallback = self.request.session.pop(NEXT_KEY, None)
         # Checked again here: the session value could predate this check or be set elsewhere.
-        return safe_next_path(self.request.session.pop(NEXT_KEY, None))
+        return safe_next_path(self.login.next_path if self.login else fallback)
 
 
 def _provider_message(request: HttpRequest) -> str:

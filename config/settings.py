@@ -195,6 +195,18 @@ OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM")
 OIDC_STAFF_GROUPS = env_list("OIDC_STAFF_GROUPS")
 OIDC_SUPERUSER_GROUPS = env_list("OIDC_SUPERUSER_GROUPS")
 OIDC_PROVIDER_DISPLAY_NAME = env_str("OIDC_PROVIDER_DISPLAY_NAME")
+# Modern OAuth (docs/configuration.md "Client authentication, PAR and DPoP"): PAR "auto" uses
+# the provider's pushed authorization endpoint when it has one; private_key_jwt and DPoP sign with
+# PEM keys from these variables (several for rotation, the first signs).
+OIDC_USE_PAR = env_str("OIDC_USE_PAR", "auto")
+OIDC_CLIENT_AUTH_METHOD = env_str("OIDC_CLIENT_AUTH_METHOD", "client_secret_basic")
+OIDC_CLIENT_SIGNING_KEYS = env_str("OIDC_CLIENT_SIGNING_KEYS")
+OIDC_CLIENT_SIGNING_ALGORITHM = env_str("OIDC_CLIENT_SIGNING_ALGORITHM", "RS256")
+# Empty: the provider preset's choice ("issuer", or "endpoint" for Okta and Entra).
+OIDC_CLIENT_ASSERTION_AUDIENCE = env_str("OIDC_CLIENT_ASSERTION_AUDIENCE")
+OIDC_USE_DPOP = env_bool("OIDC_USE_DPOP", default=False)
+OIDC_DPOP_KEYS = env_str("OIDC_DPOP_KEYS")
+OIDC_DPOP_ALGORITHM = env_str("OIDC_DPOP_ALGORITHM", "ES256")
 
 # Fernet keys for the token record at rest; the first encrypts, all decrypt (rotation).
 TOKEN_ENCRYPTION_KEYS = env_list("TOKEN_ENCRYPTION_KEYS")

@@ -1,7 +1,7 @@
 """``/api/proxy/<upstream>/<path>`` over ASGI: the async shell around the same steps as
 ``proxy.views`` (``proxy.steps``, ``paths``, ``bodies``, ``headers``, ``challenges``,
-``redirects``, ``responses``). An open stream or a slow client costs a coroutine, not a thread;
-a call with no token renewal due costs one Redis round trip and no database query.
+``step_up``, ``redirects``, ``responses``). An open stream or a slow client costs a coroutine,
+not a thread; a call with no token renewal due costs one Redis round trip and no database query.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from accounts.api import (
     EdgeError,
     EdgeRequest,
     aget_edge_token,
+    step_up_required,
     watch_session_end,
 )
 from proxy.asgi_scope import ScopeRequest, SiteHeaders, edge_request, header_pairs, joined
 from proxy.async_bodies import AsyncRequestBody
-from proxy.async_forwarding import adiscard, aread_some, aread_whole, asend
+from proxy.async_forwarding import adiscard, aread_some, aread_whole, aretry_for, asend
 from proxy.bodies import plan_body
 from proxy.conf import proxy_settings
 from proxy.exceptions import InvalidHost, ProxyError, UpstreamUnavailable
@@ -31,13 +32,15 @@ from proxy.headers import forwarded_request_headers
 from proxy.metrics import UPSTREAM_SECONDS, count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_payload
+from proxy.retries import first_attempt, proof_for, retry_headers
+from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
+from proxy.step_up import step_up_challenge
 from proxy.steps import (
     BrowserHead,
     browser_head,
     check_csrf_header,
     check_method,
     forwarded_target,
-    retry_with_new_token,
     route_prefix,
     wants_token,
 )
@@ -123,6 +126,7 @@ async def _forward(
     ).start()
     edge = edge_request(request, headers, session_cookie)
     token = await upstream_token(edge, upstream, cookies, force=False)
+    attempt = first_attempt(upstream, token)
     outgoing = forwarded_request_headers(
         pairs,
         client=request.META["REMOTE_ADDR"],
@@ -130,19 +134,22 @@ async def _forward(
         bearer_token=token,
         forwarded_host=host,
         forwarded_proto=request.scheme or "http",
+        dpop_proof=proof_for(upstream, method, target, attempt),
     )
     response = await _send(upstream, method, target, outgoing, body)
-    if retry_with_new_token(
-        response.status,
-        token,
-        replayable=body.replayable,
-        challenges=response.headers.getall("WWW-Authenticate", []),
-    ):
-        logger.info("%s answered 401; renewing the access token once", upstream.name)
-        await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        token = await upstream_token(edge, upstream, cookies, force=True)
-        outgoing["Authorization"] = f"Bearer {token}"
+    while (retry := await aretry_for(response, upstream, attempt, body.replayable)) is not None:
+        if retry.renew_token:
+            logger.info("%s answered 401; renewing the access token once", upstream.name)
+            token = await upstream_token(edge, upstream, cookies, force=True)
+        else:
+            logger.info("%s asked for a new DPoP nonce; sending once more", upstream.name)
+        attempt = attempt.after(retry, token)
+        outgoing.update(retry_headers(upstream, method, target, attempt))
         response = await _send(upstream, method, target, outgoing, body)
+    required = step_up_challenge(response.status, response.headers.getall("WWW-Authenticate", []))
+    if required is not None:
+        await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
+        raise step_up_required(request, required, STEP_UP_MESSAGE)
     head = browser_head(
         response.status,
         [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
@@ -170,6 +177,7 @@ async def upstream_token(
         scope=upstream.scope,
         optional=upstream.auth == "optional",
         force=force,
+        requirement=upstream.requirement,
     )
     cookies.extend(got.set_cookies)
     return got.token

@@ -21,8 +21,10 @@ from collections.abc import AsyncIterator
 import aiohttp
 from yarl import URL
 
-from proxy.exceptions import UpstreamTimeout, UpstreamUnavailable
+from proxy.conf import proxy_settings
+from proxy.exceptions import ProxyError, UpstreamTimeout, UpstreamUnavailable
 from proxy.forwarding import IDEMPOTENT_METHODS
+from proxy.retries import Attempt, Retry, next_attempt
 from proxy.upstreams import Upstream
 
 logger = logging.getLogger(__name__)
@@ -135,3 +137,25 @@ async def adiscard(response: aiohttp.ClientResponse, *, keep_up_to: int) -> None
     else:
         response.close()
     response.release()
+
+
+async def aretry_for(
+    response: aiohttp.ClientResponse, upstream: Upstream, attempt: Attempt, replayable: bool
+) -> Retry | None:
+    """``proxy.retries.next_attempt`` for this answer; its connection is given back unless the
+    answer goes to the browser."""
+    try:
+        retry = next_attempt(
+            upstream,
+            response.status,
+            response.headers.getall("WWW-Authenticate", []),
+            response.headers.get("DPoP-Nonce"),
+            attempt=attempt,
+            replayable=replayable,
+        )
+    except ProxyError:
+        await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
+        raise
+    if retry is not None:
+        await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
+    return retry

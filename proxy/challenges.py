@@ -1,11 +1,13 @@
 """Reading an upstream's ``WWW-Authenticate`` (RFC 9110 §11.6.1): does its 401 say the token is
 bad, so that renewing it could help?
 
-Only a Bearer challenge with ``error="invalid_token"``, or with no error at all (RFC 6750 §3: a
-request the server did not accept a token from), asks for a new token. ``Basic``, another scheme,
-``insufficient_scope`` or ``invalid_request``, or a 401 with no challenge, are the upstream's
-own business: renewing would spend a refresh grant (and a rotation) on every such call and
-change nothing. A pure function of the header values; no request, no settings.
+Only a challenge in the scheme the token was sent with (``Bearer``, or ``DPoP`` for an upstream
+that takes DPoP-bound tokens, RFC 9449 §7.1) with ``error="invalid_token"``, or with no error at
+all (RFC 6750 §3: a request the server did not accept a token from), asks for a new token.
+``Basic``, another scheme, ``insufficient_scope`` or ``invalid_request``, or a 401 with no
+challenge, are the upstream's own business: renewing would spend a refresh grant (and a
+rotation) on every such call and change nothing. Pure functions of the header values; no
+request, no settings.
 """
 
 from __future__ import annotations
@@ -51,13 +53,19 @@ def parse_challenges(values: Iterable[str]) -> list[Challenge]:
     return found
 
 
-def token_rejected(values: Iterable[str]) -> bool:
-    """Whether a 401 with these ``WWW-Authenticate`` values says the bearer token is bad."""
-    return any(
-        challenge.scheme == "bearer"
-        and challenge.params.get("error", "invalid_token") == "invalid_token"
+def token_rejected(values: Iterable[str], scheme: str = "bearer") -> bool:
+    """Whether a 401 with these ``WWW-Authenticate`` values says the token sent with ``scheme``
+    (lower case) is bad."""
+    return "invalid_token" in challenge_errors(values, scheme)
+
+
+def challenge_errors(values: Iterable[str], scheme: str) -> set[str]:
+    """The ``error`` of each ``scheme`` challenge (``invalid_token`` for one that names none)."""
+    return {
+        challenge.params.get("error", "invalid_token")
         for challenge in parse_challenges(values)
-    )
+        if challenge.scheme == scheme
+    }
 
 
 def _starts_challenge(rest: str) -> bool:

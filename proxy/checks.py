@@ -10,6 +10,7 @@ from typing import Any
 from django.apps import AppConfig
 from django.core.checks import CheckMessage, Error, Warning, register
 
+from accounts.api import dpop_bound_tokens, dpop_keys_usable
 from proxy.conf import proxy_settings
 from proxy.upstreams import UpstreamConfigError, parse_upstream
 from proxy.websocket_steps import site_origin
@@ -58,6 +59,8 @@ def check_upstreams(
                     id="proxy.W001",
                 )
             )
+        if upstream.dpop:
+            messages += _dpop_messages(name)
         if upstream.websocket and not site_origin(proxy_settings.SITE_URL):
             messages.append(
                 Warning(
@@ -98,6 +101,31 @@ def check_set_cookie(
                 hint="Leave it off unless an upstream truly needs browser cookies; they would sit "
                 "beside the session cookie and could shadow it.",
                 id="proxy.W002",
+            )
+        ]
+    return []
+
+
+def _dpop_messages(name: str) -> list[CheckMessage]:
+    if not dpop_keys_usable():
+        return [
+            Error(
+                f"PROXY_UPSTREAMS: upstream {name!r} takes DPoP-bound tokens, but "
+                "OIDC_DPOP_KEYS holds no usable key to sign its proofs.",
+                hint="Set OIDC_DPOP_KEYS to a PEM private key for OIDC_DPOP_ALGORITHM (ES256: "
+                "a P-256 key) and OIDC_USE_DPOP=1; see docs/configuration.md.",
+                id="proxy.E008",
+            )
+        ]
+    if not dpop_bound_tokens():
+        return [
+            Warning(
+                f"PROXY_UPSTREAMS: upstream {name!r} takes DPoP-bound tokens, but OIDC_USE_DPOP "
+                "is off: the tokens it gets are bound to no key, and an API that checks the "
+                "binding refuses them.",
+                hint="Set OIDC_USE_DPOP=1 so that logins and refreshes bind tokens to "
+                "OIDC_DPOP_KEYS.",
+                id="proxy.W008",
             )
         ]
     return []

@@ -106,3 +106,31 @@ class InvalidHost(ProxyError):
     status = 400
     code = "invalid_host"
     title = "The request's Host is not this site's"
+
+
+class UpstreamNonceLoop(ProxyError):
+    """An upstream that takes DPoP asked for a new nonce again after the one retry with the
+    nonce it gave (or gave none, or the same). Its raw 401 is not passed on: a page's script
+    would take it for a logout."""
+
+    status = 502
+    code = "upstream_dpop_nonce_loop"
+    title = "The upstream kept asking for a new DPoP nonce"
+
+
+class UpstreamNonceUnmet(ProxyError):
+    """An upstream asked for a DPoP nonce, but the request's body streamed and cannot be sent
+    again. The nonce is remembered: sending the request again succeeds."""
+
+    status = 503
+    code = "upstream_dpop_nonce"
+    title = "The upstream asked for a new DPoP nonce; send the request again"
+
+
+class UpstreamRefusedProof(ProxyError):
+    """An upstream refused this site's DPoP proof (``invalid_dpop_proof``): nothing the browser
+    did, and nothing logging in again would change."""
+
+    status = 502
+    code = "upstream_refused_dpop_proof"
+    title = "The upstream refused this site's DPoP proof"

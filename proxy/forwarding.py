@@ -26,7 +26,8 @@ from urllib3.exceptions import (
 )
 
 from proxy.conf import proxy_settings
-from proxy.exceptions import UpstreamTimeout, UpstreamUnavailable
+from proxy.exceptions import ProxyError, UpstreamTimeout, UpstreamUnavailable
+from proxy.retries import Attempt, Retry, next_attempt
 from proxy.upstreams import Upstream
 
 logger = logging.getLogger(__name__)
@@ -124,6 +125,28 @@ def discard(response: urllib3.BaseHTTPResponse, *, keep_up_to: int) -> None:
     else:
         response.close()
     response.release_conn()
+
+
+def retry_for(
+    response: urllib3.BaseHTTPResponse, upstream: Upstream, attempt: Attempt, replayable: bool
+) -> Retry | None:
+    """``proxy.retries.next_attempt`` for this answer; its connection is given back unless the
+    answer goes to the browser."""
+    try:
+        retry = next_attempt(
+            upstream,
+            response.status,
+            response.headers.getlist("WWW-Authenticate"),
+            response.headers.get("DPoP-Nonce"),
+            attempt=attempt,
+            replayable=replayable,
+        )
+    except ProxyError:
+        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
+        raise
+    if retry is not None:
+        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
+    return retry
 
 
 def read_whole(response: urllib3.BaseHTTPResponse, *, upstream: str) -> bytes:

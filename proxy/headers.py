@@ -1,12 +1,14 @@
 """Which headers cross the proxy, in each direction. The tables here are the whole policy.
 
-Requests: the browser's credentials for *this* site (``Cookie``, and an ``Authorization`` it
-might add) never reach an upstream, nor does the anti-forgery header, nor anything that
-describes the hop to us (hop-by-hop headers, those named in ``Connection``, ``Host``,
-``Proxy-*``). The proxy adds the user's bearer token and the ``X-Forwarded-*`` trio.
+Requests: the browser's credentials for *this* site (``Cookie``, and an ``Authorization`` or
+``DPoP`` proof it might add) never reach an upstream, nor does the anti-forgery header, nor
+anything that describes the hop to us (hop-by-hop headers, those named in ``Connection``,
+``Host``, ``Proxy-*``). The proxy adds the user's token (as a bearer token, or DPoP-bound with
+this site's proof) and the ``X-Forwarded-*`` trio.
 
-Responses: hop-by-hop headers are dropped, so is ``Set-Cookie`` unless allowed, and the result is
-never cacheable by a shared cache: it was made for one user with that user's token.
+Responses: hop-by-hop headers are dropped, so is ``Set-Cookie`` unless allowed, and so is an
+upstream's ``DPoP-Nonce`` (it is for the proof this site signs, not the browser's business);
+the result is never cacheable by a shared cache: it was made for one user with that user's token.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ HOP_BY_HOP = frozenset(
 REQUEST_NEVER_FORWARDED = HOP_BY_HOP | {
     "cookie",
     "authorization",
+    "dpop",
     "host",
     "content-length",
     "expect",
@@ -43,7 +46,7 @@ REQUEST_NEVER_FORWARDED = HOP_BY_HOP | {
     "x-forwarded-proto",
 }
 
-RESPONSE_NEVER_FORWARDED = HOP_BY_HOP | {"set-cookie"}
+RESPONSE_NEVER_FORWARDED = HOP_BY_HOP | {"set-cookie", "dpop-nonce"}
 
 # A WebSocket handshake is made again for the upstream hop: its key, version and extensions
 # belong to the browser's hop (the client library sends its own), and the subprotocols the
@@ -76,6 +79,7 @@ def upstream_request_headers(
     bearer_token: str | None,
     forwarded_host: str,
     forwarded_proto: str,
+    dpop_proof: str | None = None,
 ) -> dict[str, str]:
     """The headers to send upstream for the WSGI request ``environ``, framing excluded."""
     return forwarded_request_headers(
@@ -85,6 +89,7 @@ def upstream_request_headers(
         bearer_token=bearer_token,
         forwarded_host=forwarded_host,
         forwarded_proto=forwarded_proto,
+        dpop_proof=dpop_proof,
     )
 
 
@@ -104,9 +109,11 @@ def forwarded_request_headers(
     bearer_token: str | None,
     forwarded_host: str,
     forwarded_proto: str,
+    dpop_proof: str | None = None,
 ) -> dict[str, str]:
     """The headers to send upstream, from the browser's ``(lower-case name, value)`` pairs
-    (repeated names are joined, as in a WSGI environ), framing excluded."""
+    (repeated names are joined, as in a WSGI environ), framing excluded. With ``dpop_proof``
+    the token goes as a DPoP-bound one (``credential_headers``)."""
     pairs = list(headers)
     dropped = REQUEST_NEVER_FORWARDED | connection_tokens(
         ", ".join(v for k, v in pairs if k == "connection")
@@ -129,8 +136,16 @@ def forwarded_request_headers(
     kept["X-Forwarded-Proto"] = forwarded_proto
     kept["X-Forwarded-Host"] = forwarded_host
     if bearer_token is not None:
-        kept["Authorization"] = f"Bearer {bearer_token}"
+        kept.update(credential_headers(bearer_token, dpop_proof))
     return kept
+
+
+def credential_headers(token: str, dpop_proof: str | None) -> dict[str, str]:
+    """``Authorization: Bearer <token>``, or ``Authorization: DPoP <token>`` and the proof in
+    ``DPoP`` (RFC 9449 section 7.1)."""
+    if dpop_proof is None:
+        return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"DPoP {token}", "DPoP": dpop_proof}
 
 
 def websocket_request_headers(
@@ -141,9 +156,10 @@ def websocket_request_headers(
     bearer_token: str | None,
     forwarded_host: str,
     forwarded_proto: str,
+    dpop_proof: str | None = None,
 ) -> dict[str, str]:
     """The headers for the upstream's WebSocket handshake: the HTTP rules (no ``Cookie``, no
-    browser ``Authorization``, no hop-by-hop ``Upgrade``/``Connection``, the bearer added), and
+    browser ``Authorization``, no hop-by-hop ``Upgrade``/``Connection``, the token added), and
     none of the browser hop's ``Sec-WebSocket-*``."""
     kept = [(k, v) for k, v in headers if k not in WEBSOCKET_HANDSHAKE]
     return forwarded_request_headers(
@@ -153,6 +169,7 @@ def websocket_request_headers(
         bearer_token=bearer_token,
         forwarded_host=forwarded_host,
         forwarded_proto=forwarded_proto,
+        dpop_proof=dpop_proof,
     )
 
 

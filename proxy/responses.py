@@ -1,7 +1,8 @@
 """The one place where an error of the proxy, or of the token it needed, becomes a response.
 
 Every proxied call is an API call from a page's script, so errors are always JSON:
-``{"error": code, "message": text}``, plus ``login_url`` when logging in again would help.
+``{"error": code, "message": text}``, plus ``login_url`` when logging in again would help, and
+``acr_values`` and ``max_age`` when the login must be stronger or more recent (step-up).
 ``error_payload`` decides status, headers and body; the WSGI view wraps it in an ``HttpResponse``
 and the ASGI handler sends it as it is.
 """
@@ -13,7 +14,7 @@ import logging
 
 from django.http import HttpRequest, HttpResponse
 
-from accounts.api import AccountsError, LoginRequired
+from accounts.api import AccountsError, LoginRequired, StepUpRequired
 from proxy.exceptions import MethodNotAllowed, ProxyError
 
 logger = logging.getLogger(__name__)
@@ -29,9 +30,11 @@ def error_payload(
     """Status, headers (Content-Type included) and JSON body for ``error``."""
     if error.status >= 500:
         logger.warning("proxy %s %s: %s (%s)", method, path, error.code, error)
-    body: dict[str, str] = {"error": error.code, "message": error.message}
+    body: dict[str, object] = {"error": error.code, "message": error.message}
     if isinstance(error, LoginRequired):
         body["login_url"] = error.login_url
+    if isinstance(error, StepUpRequired):
+        body.update(error.details())
     headers = {"Content-Type": "application/json", "Cache-Control": "no-store"}
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(error.allowed)

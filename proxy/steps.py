@@ -5,8 +5,8 @@ between them; every decision is made here or in the modules named below, once.
 In order: the method (``check_method``), the anti-forgery header (``check_csrf_header``), the
 path and query (``forwarded_target``, with ``proxy.paths``), the body's size
 (``proxy.bodies.plan_body``), whether a token is sent (``wants_token``), the headers
-(``proxy.headers``), whether an upstream 401 is worth one renewal and one retry
-(``retry_with_new_token``), and what the browser gets back (``browser_head``).
+(``proxy.headers``), whether an upstream 401 is worth a renewal or a new DPoP nonce and one
+more send (``proxy.retries``), and what the browser gets back (``browser_head``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from proxy.challenges import token_rejected
 from proxy.exceptions import CsrfHeaderMissing, MethodNotAllowed
 from proxy.headers import browser_response_headers
 from proxy.paths import check_path, check_query, split_forwarded_path
@@ -61,15 +60,6 @@ def wants_token(upstream: Upstream, *, authenticated: bool) -> bool:
     if upstream.auth == "none":
         return False
     return not (upstream.auth == "optional" and not authenticated)
-
-
-def retry_with_new_token(
-    status: int, token: str | None, *, replayable: bool, challenges: Iterable[str]
-) -> bool:
-    """After an upstream 401 whose challenge says the token is bad: renew it once and send once
-    more, when the body can be sent again. Whatever the second answer is goes to the browser,
-    so this never loops."""
-    return status == 401 and token is not None and replayable and token_rejected(challenges)
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,14 @@ An entry is a base URL or a dict::
             "scope": null,
             "websocket": false,           # true: WebSocket handshakes are proxied too
             "max_message_bytes": 1048576, # largest WebSocket message, either way
+            "dpop": false,                # true: "Authorization: DPoP" with a proof (RFC 9449)
+            "acr": null,                  # step-up: acr value(s) the login must have met
+            "max_age": null,              # step-up: seconds since the user authenticated
         },
     }
+
+``acr`` and ``max_age`` need ``"auth": "required"``: a call whose session's login falls short
+gets ``401 {"error": "step_up_required", "login_url", ...}`` and never reaches the upstream.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import urllib3
+from django.core.exceptions import ImproperlyConfigured
 
+from accounts.api import AuthenticationRequirement, InvalidRequirement
 from proxy.conf import proxy_settings
 from proxy.exceptions import UnknownUpstream
 
@@ -56,12 +64,16 @@ _FIELDS = frozenset(
         "scope",
         "websocket",
         "max_message_bytes",
+        "dpop",
+        "acr",
+        "max_age",
     }
 )
 
 
-class UpstreamConfigError(ValueError):
-    """An entry of ``PROXY_UPSTREAMS`` is malformed; the message names the entry and field."""
+class UpstreamConfigError(ImproperlyConfigured, ValueError):
+    """An entry of ``PROXY_UPSTREAMS`` is malformed; the message names the entry and field.
+    The system check ``proxy.E002`` reports it before the first request."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,10 @@ class Upstream:
     scope: str | None
     websocket: bool = False
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # The token goes as a DPoP-bound one, with a proof of this site's key on every call.
+    dpop: bool = False
+    # What the session's login must meet before a call goes upstream (empty: any login).
+    requirement: AuthenticationRequirement | None = None
 
     @property
     def origin(self) -> str:
@@ -124,6 +140,15 @@ def parse_upstream(name: str, entry: Any) -> Upstream:
     websocket = entry.get("websocket", False)
     if not isinstance(websocket, bool):
         raise UpstreamConfigError(f"upstream {name!r}: websocket must be true or false")
+    dpop = entry.get("dpop", False)
+    if not isinstance(dpop, bool):
+        raise UpstreamConfigError(
+            f"upstream {name!r}: dpop must be true or false (JSON true, not {dpop!r})"
+        )
+    if dpop and auth == "none":
+        raise UpstreamConfigError(
+            f'upstream {name!r}: dpop needs a token to bind; auth "none" sends none'
+        )
     methods = frozenset(str(m).upper() for m in entry.get("methods", DEFAULT_METHODS))
     if not methods or not methods <= KNOWN_METHODS:
         raise UpstreamConfigError(
@@ -145,6 +170,8 @@ def parse_upstream(name: str, entry: Any) -> Upstream:
         max_message_bytes=_positive_int(
             name, "max_message_bytes", entry, DEFAULT_MAX_MESSAGE_BYTES
         ),
+        dpop=dpop,
+        requirement=_requirement(name, entry, auth),
     )
 
 
@@ -216,6 +243,19 @@ def _positive_int(name: str, field: str, entry: dict[str, Any], default: int) ->
     if value == 0:
         raise UpstreamConfigError(f"upstream {name!r}: {field} must be a whole number > 0")
     return value
+
+
+def _requirement(name: str, entry: dict[str, Any], auth: str) -> AuthenticationRequirement | None:
+    acr, max_age = entry.get("acr"), entry.get("max_age")
+    try:
+        requirement = AuthenticationRequirement.from_settings(acr, max_age)
+    except InvalidRequirement as exc:
+        raise UpstreamConfigError(f"upstream {name!r}: {exc}") from exc
+    if requirement and auth != "required":
+        raise UpstreamConfigError(
+            f"upstream {name!r}: acr and max_age need auth 'required' (a login to check)"
+        )
+    return requirement or None
 
 
 def _optional_str(name: str, field: str, entry: dict[str, Any]) -> str | None:

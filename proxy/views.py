@@ -1,8 +1,9 @@
 """``/api/proxy/<upstream>/<path>``: forward a page's API call with the user's access token.
 
 The order of the steps is the security argument: the upstream is looked up in the allow-list,
-the method and the anti-forgery header are checked, the path is checked, and only then is a token
-fetched (which may call the provider) and the upstream touched.
+the method and the anti-forgery header are checked, the path is checked, and only then is the
+login checked against the upstream's step-up requirement, a token fetched (which may call the
+provider) and the upstream touched.
 """
 
 from __future__ import annotations
@@ -14,21 +15,28 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.api import AccountsError, get_access_token
+from accounts.api import (
+    AccountsError,
+    check_authentication,
+    get_access_token,
+    step_up_required,
+)
 from proxy.bodies import RequestBody, read_request_body
 from proxy.conf import proxy_settings
 from proxy.exceptions import ProxyError
-from proxy.forwarding import UpstreamBody, discard, read_whole, send
+from proxy.forwarding import UpstreamBody, discard, read_whole, retry_for, send
 from proxy.headers import upstream_request_headers
 from proxy.metrics import UPSTREAM_SECONDS, count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_response
+from proxy.retries import first_attempt, proof_for, retry_headers
+from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
+from proxy.step_up import step_up_challenge
 from proxy.steps import (
     browser_head,
     check_csrf_header,
     check_method,
     forwarded_target,
-    retry_with_new_token,
     route_prefix,
     wants_token,
 )
@@ -73,31 +81,37 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         chunk_size=proxy_settings.PROXY_CHUNK_SIZE,
     )
     token = _bearer_token(request, upstream, force=False)
+    attempt = first_attempt(upstream, token)
     headers = upstream_request_headers(
         environ,
         csrf_header=proxy_settings.PROXY_CSRF_HEADER,
         bearer_token=token,
         forwarded_host=request.get_host(),
         forwarded_proto=request.scheme or "http",
+        dpop_proof=proof_for(upstream, method, target, attempt),
     )
     response = _send(upstream, method, target, headers, body)
-    if retry_with_new_token(
-        response.status,
-        token,
-        replayable=body.replayable,
-        challenges=response.headers.getlist("WWW-Authenticate"),
-    ):
-        logger.info("%s answered 401; renewing the access token once", upstream.name)
-        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        token = _bearer_token(request, upstream, force=True)
-        headers["Authorization"] = f"Bearer {token}"
+    while (retry := retry_for(response, upstream, attempt, body.replayable)) is not None:
+        if retry.renew_token:
+            logger.info("%s answered 401; renewing the access token once", upstream.name)
+            token = _bearer_token(request, upstream, force=True)
+        else:
+            logger.info("%s asked for a new DPoP nonce; sending once more", upstream.name)
+        attempt = attempt.after(retry, token)
+        headers.update(retry_headers(upstream, method, target, attempt))
         response = _send(upstream, method, target, headers, body)
+    required = step_up_challenge(response.status, response.headers.getlist("WWW-Authenticate"))
+    if required is not None:
+        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
+        raise step_up_required(request, required, STEP_UP_MESSAGE)
     return _browser_response(request, response, upstream, target=target, proxy_base=prefix)
 
 
 def _bearer_token(request: HttpRequest, upstream: Upstream, *, force: bool) -> str | None:
     if not wants_token(upstream, authenticated=request.user.is_authenticated):
         return None
+    if upstream.requirement:
+        check_authentication(request, upstream.requirement)
     return get_access_token(request, audience=upstream.audience, scope=upstream.scope, force=force)
 
 

@@ -27,7 +27,7 @@ import aiohttp
 from django.core.exceptions import DisallowedHost
 from yarl import URL
 
-from accounts.api import AccountsError, EdgeError, watch_session_end
+from accounts.api import AccountsError, EdgeError, step_up_required, watch_session_end
 from proxy.asgi_http import asgi_headers, upstream_token
 from proxy.asgi_scope import ScopeRequest, SiteHeaders, edge_request, header_pairs, joined
 from proxy.async_forwarding import client_session
@@ -37,7 +37,10 @@ from proxy.headers import websocket_request_headers, websocket_subprotocols
 from proxy.metrics import count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_payload
-from proxy.steps import forwarded_target, retry_with_new_token, route_prefix
+from proxy.retries import Attempt, Retry, first_attempt, next_attempt, proof_for, retry_headers
+from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
+from proxy.step_up import step_up_challenge
+from proxy.steps import forwarded_target, route_prefix
 from proxy.upstreams import Upstream, get_upstream
 from proxy.websocket_steps import (
     BAD_GATEWAY,
@@ -97,6 +100,7 @@ async def proxy_websocket(
         async with watch_session_end(session_cookie) as ended:
             edge = edge_request(request, headers, session_cookie)
             bearer = await upstream_token(edge, upstream, cookies, force=False)
+            attempt = first_attempt(upstream, bearer)
             outgoing = websocket_request_headers(
                 pairs,
                 client=request.META["REMOTE_ADDR"],
@@ -104,28 +108,29 @@ async def proxy_websocket(
                 bearer_token=bearer,
                 forwarded_host=host,
                 forwarded_proto=request.scheme or "http",
+                # The handshake is a GET of the socket's URL in its http(s) form: that is what
+                # a DPoP proof of it names (RFC 9449 names no ws:// URLs).
+                dpop_proof=proof_for(upstream, "GET", target, attempt),
             )
             protocols = websocket_subprotocols(pairs)
-            try:
-                ws = await _connect(upstream, target, outgoing, protocols)
-            except aiohttp.WSServerHandshakeError as refused:
-                challenges = (
-                    refused.headers.getall("WWW-Authenticate", []) if refused.headers else []
-                )
-                if not retry_with_new_token(
-                    refused.status, bearer, replayable=True, challenges=challenges
-                ):
-                    raise UpstreamRefused(
-                        f"{upstream.name} answered the WebSocket handshake with {refused.status}."
-                    ) from refused
-                bearer = await upstream_token(edge, upstream, cookies, force=True)
-                outgoing["Authorization"] = f"Bearer {bearer}"
+            while True:
                 try:
                     ws = await _connect(upstream, target, outgoing, protocols)
-                except aiohttp.WSServerHandshakeError as again:
-                    raise UpstreamRefused(
-                        f"{upstream.name} answered the WebSocket handshake with {again.status}."
-                    ) from again
+                    break
+                except aiohttp.WSServerHandshakeError as refused:
+                    challenges = (
+                        refused.headers.getall("WWW-Authenticate", []) if refused.headers else []
+                    )
+                    required = step_up_challenge(refused.status, challenges)
+                    if required is not None:
+                        raise step_up_required(request, required, STEP_UP_MESSAGE) from refused
+                    retry = _retry(upstream, refused, attempt)
+                if retry.renew_token:
+                    bearer = await upstream_token(edge, upstream, cookies, force=True)
+                else:
+                    logger.info("%s asked for a new DPoP nonce; shaking hands again", name)
+                attempt = attempt.after(retry, bearer)
+                outgoing.update(retry_headers(upstream, "GET", target, attempt))
             count_call(name, 101)
             await send(
                 {
@@ -141,6 +146,24 @@ async def proxy_websocket(
         status, extra, body = error_payload(error, method="GET", path=request.path)
         count_call(name, status)
         await _refuse(scope, send, status, extra, cookies, site_headers(request), body)
+
+
+def _retry(upstream: Upstream, refused: aiohttp.WSServerHandshakeError, attempt: Attempt) -> Retry:
+    """The retry after a refused handshake (``proxy.retries``), or ``UpstreamRefused``."""
+    headers = refused.headers
+    retry = next_attempt(
+        upstream,
+        refused.status,
+        headers.getall("WWW-Authenticate", []) if headers else [],
+        headers.get("DPoP-Nonce") if headers else None,
+        attempt=attempt,
+        replayable=True,
+    )
+    if retry is None:
+        raise UpstreamRefused(
+            f"{upstream.name} answered the WebSocket handshake with {refused.status}."
+        ) from refused
+    return retry
 
 
 async def _connect(

@@ -11,6 +11,11 @@ from accounts.checks.admin_access import (
     check_someone_can_be_staff,
     check_staff_groups,
 )
+from accounts.checks.client_auth import (
+    check_client_authentication,
+    check_dpop,
+    check_pushed_authorization,
+)
 from accounts.checks.configuration import (
     KNOWN_PROVIDERS,
     check_middleware_order,
@@ -22,7 +27,7 @@ from accounts.checks.configuration import (
 )
 from accounts.checks.policy import check_session_policy_advice
 from accounts.checks.redis_cluster import check_session_cache_on_a_cluster
-from accounts.checks.resource_server import check_resource_server
+from accounts.checks.resource_server import check_resource_server, check_resource_server_dpop
 from accounts.checks.security import (
     _PUBLIC_SECRETS,
     check_cookie_flags,
@@ -30,17 +35,23 @@ from accounts.checks.security import (
     check_secret_key,
     check_token_encryption_keys,
 )
+from accounts.checks.step_up import check_parallel_logins, check_step_up_parameters
 
 __all__ = [
     "KNOWN_PROVIDERS",
     "_PUBLIC_SECRETS",
+    "check_client_authentication",
     "check_cookie_flags",
+    "check_dpop",
     "check_middleware_order",
     "check_mozilla_oidc_settings",
     "check_oidc_client",
+    "check_parallel_logins",
     "check_password_login_throttle",
     "check_public_secrets",
+    "check_pushed_authorization",
     "check_resource_server",
+    "check_resource_server_dpop",
     "check_secret_key",
     "check_session_cache_on_a_cluster",
     "check_session_cache_serializer",
@@ -49,5 +60,6 @@ __all__ = [
     "check_site_url",
     "check_someone_can_be_staff",
     "check_staff_groups",
+    "check_step_up_parameters",
     "check_token_encryption_keys",
 ]

@@ -33,7 +33,11 @@ def check_oidc_client(
     app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
     errors: list[CheckMessage] = []
+    # private_key_jwt signs with a key instead (accounts.E024 asks for it); no secret needed.
+    secret_unused = accounts_settings.OIDC_CLIENT_AUTH_METHOD == "private_key_jwt"
     for env_name, attribute, check_id in _REQUIRED:
+        if attribute == "OIDC_CLIENT_SECRET" and secret_unused:
+            continue
         if not getattr(accounts_settings, attribute):
             errors.append(
                 Error(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from accounts.protocol.dpop_verification import accepted_algorithms
 from accounts.resource_server.conf import resource_server_settings
 
 _AUTHENTICATION_CLASSES = {
@@ -46,6 +48,52 @@ def check_resource_server(
             id="accounts.E020",
         )
     ]
+
+
+@register()
+def check_resource_server_dpop(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The ``RESOURCE_SERVER_DPOP_*`` settings and the base URL proofs are checked against:
+    unusable, every DPoP-bound token would be refused (503) at run time."""
+    conf = resource_server_settings
+    messages: list[CheckMessage] = []
+    try:
+        accepted_algorithms(conf.RESOURCE_SERVER_DPOP_ALGORITHMS)
+        if not conf.RESOURCE_SERVER_DPOP_IAT_WINDOW > 0:
+            raise ValueError("RESOURCE_SERVER_DPOP_IAT_WINDOW must be above 0")
+    except (TypeError, ValueError) as exc:
+        messages.append(
+            Error(
+                f"RESOURCE_SERVER_DPOP_ALGORITHMS or _IAT_WINDOW cannot check proofs: {exc}.",
+                hint='Name asymmetric algorithms only (default ("RS256", "PS256", "ES256")) and '
+                "a window in seconds (default 60).",
+                id="accounts.E040",
+            )
+        )
+    alias = conf.RESOURCE_SERVER_DPOP_REPLAY_CACHE
+    if alias not in getattr(settings, "CACHES", {}):
+        messages.append(
+            Error(
+                f"RESOURCE_SERVER_DPOP_REPLAY_CACHE names the cache {alias!r}, which CACHES lacks.",
+                hint="Name a cache every process of the API shares (the Redis one, 'default').",
+                id="accounts.E041",
+            )
+        )
+    base = urlsplit(conf.RESOURCE_SERVER_BASE_URL)
+    if conf.RESOURCE_SERVER_BASE_URL and (
+        base.scheme not in ("http", "https") or not base.hostname or base.query or base.fragment
+    ):
+        messages.append(
+            Error(
+                f"RESOURCE_SERVER_BASE_URL {conf.RESOURCE_SERVER_BASE_URL!r} is not an absolute "
+                "http(s) URL without query or fragment.",
+                hint="Set it to your API's public URL as clients call it "
+                "(https://api.example.com), or leave it empty to use each request's own.",
+                id="accounts.E042",
+            )
+        )
+    return messages
 
 
 def _checks_access_tokens() -> bool:

@@ -29,7 +29,9 @@ from accounts.edge.requests import EdgeError, EdgeRequest, EdgeToken
 from accounts.edge.session_watch import astop_session_watch, watch_session_end
 from accounts.edge.sync_fallback import access_token, django_request_for, upkeep
 from accounts.exceptions import AccountsError
+from accounts.protocol.step_up import AuthenticationRequirement
 from accounts.sessions.async_read import aclose_redis, aload_snapshot
+from accounts.step_up.enforcement import check_authentication
 
 __all__ = [
     "EdgeError",
@@ -48,14 +50,20 @@ async def aget_edge_token(
     scope: str | None = None,
     optional: bool = False,
     force: bool = False,
+    requirement: AuthenticationRequirement | None = None,
 ) -> EdgeToken:
     """The access token for ``request``'s user, as ``accounts.api.get_access_token`` gives it.
 
     ``optional``: an anonymous visitor gets ``EdgeToken(None)`` instead of ``LoginRequired``.
-    Raises ``EdgeError`` (with the ``AccountsError`` a page's request would have got) or
-    ``SessionStoreUnavailable`` (Redis did not answer; nothing was changed)."""
+    ``requirement``: the session's login must meet it (step-up), as ``check_authentication``
+    says for a page's request. Raises ``EdgeError`` (with the ``AccountsError`` a page's request
+    would have got) or ``SessionStoreUnavailable`` (Redis did not answer; nothing was changed)."""
     snapshot = await aload_snapshot(request.session_cookie)
-    decided = UPKEEP if force else fast_decision(snapshot, audience, scope, now=time.time())
+    decided = (
+        UPKEEP
+        if force
+        else fast_decision(snapshot, audience, scope, now=time.time(), requirement=requirement)
+    )
     if decided is ANONYMOUS:
         if optional:
             return EdgeToken(None)
@@ -63,6 +71,8 @@ async def aget_edge_token(
         django_request = django_request_for(request)
         django_request.user = AnonymousUser()
         try:
+            if requirement:  # its login URL asks for the requirement: one login is enough
+                check_authentication(django_request, requirement)
             access_token(django_request, audience, scope, force=False)
         except AccountsError as exc:
             raise EdgeError(exc, []) from exc
@@ -70,7 +80,7 @@ async def aget_edge_token(
     if isinstance(decided, str):
         return EdgeToken(decided)
     outcome = await asyncio.to_thread(
-        upkeep, request, snapshot.session_key, audience, scope, optional, force
+        upkeep, request, snapshot.session_key, audience, scope, optional, force, requirement
     )
     if isinstance(outcome, EdgeError):
         raise outcome

@@ -10,10 +10,12 @@ from django.contrib import auth
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import TokenRecordUnreadable
+from accounts.protocol.step_up import AuthenticationRequirement, shortfall
 from accounts.sessions import lifetimes
 from accounts.sessions.activity import RECORD_NAME as ACTIVITY
 from accounts.sessions.activity import SessionActivity
 from accounts.sessions.async_read import SessionSnapshot
+from accounts.step_up.session import session_authentication
 from accounts.tokens.cipher import decrypt_record
 from accounts.tokens.record import RECORD_NAME as TOKENS
 from accounts.tokens.record import TokenRecord
@@ -24,7 +26,12 @@ UPKEEP = object()
 
 
 def fast_decision(
-    snapshot: SessionSnapshot, audience: str | None, scope: str | None, *, now: float
+    snapshot: SessionSnapshot,
+    audience: str | None,
+    scope: str | None,
+    *,
+    now: float,
+    requirement: AuthenticationRequirement | None = None,
 ) -> object:
     """The token when nothing needs doing, ``ANONYMOUS``, or ``UPKEEP`` (run the sync code).
 
@@ -34,6 +41,13 @@ def fast_decision(
         return ANONYMOUS
     if data.get(auth.BACKEND_SESSION_KEY) not in settings.AUTHENTICATION_BACKENDS:
         return UPKEEP  # Django decides what such a session is worth
+    if requirement and shortfall(
+        requirement,
+        session_authentication(data),
+        now=now,
+        leeway=accounts_settings.OIDC_CLOCK_SKEW,
+    ):
+        return UPKEEP  # the sync check says what is missing, as it does for a page
     activity = SessionActivity.from_json(snapshot.records.get(ACTIVITY))
     policy = snapshot.prefetched.get("policy")
     if activity is None or not isinstance(policy, lifetimes.Policy):

@@ -15,9 +15,11 @@ from django.utils.functional import SimpleLazyObject
 
 from accounts.edge.requests import EdgeError, EdgeRequest, EdgeToken
 from accounts.exceptions import AccountsError, LoginRequired
+from accounts.protocol.step_up import AuthenticationRequirement
 from accounts.redirects import login_url_for
 from accounts.sessions.activity import check_session_lifetime
 from accounts.sessions.store import SessionStore
+from accounts.step_up.enforcement import check_authentication
 from accounts.tokens.access import access_token_for
 
 
@@ -28,6 +30,7 @@ def upkeep(
     scope: str | None,
     optional: bool,
     force: bool,
+    requirement: AuthenticationRequirement | None = None,
 ) -> EdgeToken | EdgeError:
     """In a thread: what the middleware and ``get_access_token`` do for a page's request."""
     django_request = django_request_for(request)
@@ -37,6 +40,8 @@ def upkeep(
         check_session_lifetime(django_request)
         token = None
         if django_request.user.is_authenticated or not optional:
+            if requirement:
+                check_authentication(django_request, requirement)
             token = access_token(django_request, audience, scope, force=force)
         return EdgeToken(token, _session_cookies(django_request))
     except AccountsError as exc:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -29,13 +28,13 @@ from accounts.exceptions import LoginFailed
 from accounts.models import OIDCIdentity
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.id_token import validate_id_token
-from accounts.oidc.provider_http import provider_post_form
 from accounts.oidc.staff import claimed_groups, staff_flags
 from accounts.oidc.token_endpoint import (
     MalformedTokenAnswer,
     TokenEndpointRefused,
     checked_token_answer,
 )
+from accounts.oidc.token_requests import post_to_token_endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -43,14 +42,6 @@ logger = logging.getLogger(__name__)
 def callback_url() -> str:
     """The redirect URI registered at the provider, derived from SITE_URL (never from Host)."""
     return accounts_settings.SITE_URL + reverse("accounts:callback")
-
-
-def client_credentials() -> tuple[str, str]:
-    # RFC 6749 section 2.3.1: client_secret_basic form-encodes id and secret before base64.
-    return (
-        quote(accounts_settings.OIDC_CLIENT_ID, safe=""),
-        quote(accounts_settings.OIDC_CLIENT_SECRET, safe=""),
-    )
 
 
 class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
@@ -91,7 +82,7 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
         return user  # type: ignore[no-any-return]
 
     def exchange_code(self, token_endpoint: str, code: str, code_verifier: str) -> dict[str, Any]:
-        response = provider_post_form(
+        sent = post_to_token_endpoint(
             token_endpoint,
             {
                 "grant_type": "authorization_code",
@@ -99,11 +90,14 @@ class OIDCBackend(OIDCAuthenticationBackend):  # type: ignore[misc]
                 "redirect_uri": callback_url(),
                 "code_verifier": code_verifier,
             },
-            auth=client_credentials(),
         )
         try:
             return checked_token_answer(
-                response, token_endpoint, id_token_required=True, token_type_required=True
+                sent.response,
+                token_endpoint,
+                id_token_required=True,
+                token_type_required=True,
+                proof_sent=sent.proof_sent,
             )
         except TokenEndpointRefused as exc:
             # The error code is a protocol word (invalid_grant, invalid_client), safe to log.

@@ -29,6 +29,9 @@ class ProviderMetadata:
     revocation_endpoint: str | None = None
     # RFC 9207: when true, the callback must carry ``iss`` equal to the issuer.
     authorization_response_iss_parameter_supported: bool = False
+    # RFC 9126: where a login pushes its parameters, and whether the provider insists on it.
+    pushed_authorization_request_endpoint: str | None = None
+    require_pushed_authorization_requests: bool = False
 
 
 logger = logging.getLogger(__name__)
@@ -91,6 +94,10 @@ def _fetch(issuer: str) -> ProviderMetadata:
         revocation_endpoint=optional("revocation_endpoint"),
         authorization_response_iss_parameter_supported=(
             document.get("authorization_response_iss_parameter_supported") is True
+        ),
+        pushed_authorization_request_endpoint=optional("pushed_authorization_request_endpoint"),
+        require_pushed_authorization_requests=(
+            document.get("require_pushed_authorization_requests") is True
         ),
     )
 

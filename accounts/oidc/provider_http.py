@@ -8,6 +8,7 @@ process; every call has a (connect, read) timeout, and every transport failure b
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import requests
@@ -36,12 +37,14 @@ def provider_get_json(url: str) -> dict[str, Any]:
 
 def provider_post_form(
     url: str,
-    data: dict[str, str],
+    data: Mapping[str, str] | list[tuple[str, str]],
     *,
     auth: tuple[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     timeout: tuple[float, float] | None = None,
 ) -> requests.Response:
-    """POST a form (token, revocation) to the provider and return the response as it came.
+    """POST a form (token, revocation, pushed authorization) to the provider and return the
+    response as it came. ``data`` as pairs keeps repeated names (``resource``).
 
     Transport failures raise ``ProviderUnavailable``, and ``ProviderTimedOut`` when the request
     went out but no answer came in time (the provider may still act on it). HTTP errors are for
@@ -50,7 +53,11 @@ def provider_post_form(
     """
     try:
         return _session.post(
-            url, data=data, auth=auth, timeout=timeout or accounts_settings.OIDC_HTTP_TIMEOUT
+            url,
+            data=data,
+            auth=auth,
+            headers=headers,
+            timeout=timeout or accounts_settings.OIDC_HTTP_TIMEOUT,
         )
     except requests.ReadTimeout as exc:
         logger.warning("provider did not answer POST %s in time", url)

@@ -11,9 +11,8 @@ from urllib.parse import urlsplit
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import ProviderUnavailable
-from accounts.oidc.backend import client_credentials
+from accounts.oidc.client_auth import post_as_client
 from accounts.oidc.discovery import provider_metadata
-from accounts.oidc.provider_http import provider_post_form
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +26,9 @@ def revoke_refresh_token(refresh_token: str) -> bool:
         )
         if not endpoint:
             return False
-        response = provider_post_form(
-            endpoint,
-            {"token": refresh_token, "token_type_hint": "refresh_token"},
-            auth=client_credentials(),
+        # No DPoP proof: revocation is client-authenticated, and RFC 9449 asks for none there.
+        response = post_as_client(
+            endpoint, {"token": refresh_token, "token_type_hint": "refresh_token"}
         )
     except ProviderUnavailable:
         logger.warning("refresh token revocation failed: provider unavailable")

@@ -7,12 +7,15 @@ each caller turns these exceptions into its own.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import requests
 
 from accounts.exceptions import ProviderUnavailable
 from accounts.oidc.provider_http import json_object
+
+logger = logging.getLogger(__name__)
 
 
 class TokenEndpointRefused(Exception):
@@ -28,7 +31,7 @@ class TokenEndpointRefused(Exception):
 
 
 class MalformedTokenAnswer(ProviderUnavailable):
-    """A success this site cannot use: a token missing, or a token type other than Bearer.
+    """A success this site cannot use: a token missing, or a token type it did not ask for.
 
     A ``ProviderUnavailable``: the provider is at fault, and the user can only wait for it.
     """
@@ -40,6 +43,7 @@ def checked_token_answer(
     *,
     id_token_required: bool,
     token_type_required: bool,
+    proof_sent: bool = False,
 ) -> dict[str, Any]:
     """The body of a usable answer; raises ``ProviderUnavailable`` (the provider failed or sent
     no JSON object), ``TokenEndpointRefused`` or ``MalformedTokenAnswer``.
@@ -48,6 +52,7 @@ def checked_token_answer(
     3.1.3.3); a refresh may or may not (12.2). ``token_type_required``: RFC 6749 makes
     ``token_type`` required, and the code exchange insists on it; the refresh has always read a
     missing one as Bearer, and still does, so a provider that omits it there keeps working.
+    ``proof_sent``: the request carried a DPoP proof, so a DPoP-bound token is what was asked for.
     """
     if response.status_code >= 500:
         raise ProviderUnavailable(f"The identity provider answered {response.status_code}.")
@@ -60,8 +65,28 @@ def checked_token_answer(
             raise MalformedTokenAnswer(f"The identity provider's answer lacks {name}.")
     token_type = body.get("token_type", "" if token_type_required else "bearer")
     # RFC 6749 section 5.1: the type is case-insensitive ("Bearer", "bearer", "BEARER").
-    if str(token_type).lower() != "bearer":
+    kind = str(token_type).lower()
+    if kind == "bearer" and proof_sent:
+        _note_unbound_tokens()
+    elif kind != "bearer" and not (kind == "dpop" and proof_sent):
         raise MalformedTokenAnswer(
             "The identity provider issued a token type this site cannot use."
         )
     return body
+
+
+_unbound_noted = False
+
+
+def _note_unbound_tokens() -> None:
+    """A provider that does not do DPoP (or not for this client) ignores the proof and issues
+    Bearer tokens (RFC 9449 section 5). They work as before, only not sender-constrained;
+    refusing them would lock everyone out over what is the provider's configuration. Said once
+    per process, so that the log shows it without repeating it on every refresh."""
+    global _unbound_noted
+    if not _unbound_noted:
+        _unbound_noted = True
+        logger.warning(
+            "OIDC_USE_DPOP is on but the provider issued Bearer tokens: they are not bound to "
+            "this site's DPoP key; enable DPoP for this client at the provider"
+        )

@@ -33,6 +33,9 @@ class Preset:
     # Whether refresh_expires_in is the refresh token's whole lifetime. Keycloak's is the time
     # left until the SSO session's idle limit, which would make the lifetime advice wrong.
     refresh_expires_in_is_lifetime: bool = True
+    # What a private_key_jwt assertion's aud names: "issuer" (the recommendation of RFC 7523's
+    # successor draft and FAPI 2.0) or "endpoint", the URL it is posted to (Okta, Entra).
+    client_assertion_audience: str = "issuer"
 
 
 _OFFLINE = "openid profile email offline_access"
@@ -93,6 +96,7 @@ PRESETS: dict[str, Preset] = {
             prompt_consent_for_offline_access=False,
             default_scopes=_OFFLINE,
             issuer_example="https://YOUR_ORG.okta.com/oauth2/default",
+            client_assertion_audience="endpoint",
         ),
         Preset(
             # Entra v2 asks for other APIs by scope (api://APP/.default) and expects the
@@ -104,6 +108,7 @@ PRESETS: dict[str, Preset] = {
             default_scopes=_OFFLINE,
             issuer_example="https://login.microsoftonline.com/TENANT_ID/v2.0",
             logout_hint_claim="login_hint",
+            client_assertion_audience="endpoint",
         ),
     )
 }

@@ -2,8 +2,10 @@
 
 The proxy sends the user's access token to your API; the API must still check it. The core
 needs neither Django nor a configured project (the sample API in ``dev/sample_api`` is plain
-WSGI): ``AccessTokenValidator`` (``validator``), its errors (``errors``), ``bearer_token`` and
-``token_scopes`` (``bearer``). For Django views there is ``require_access_token``
+WSGI): ``AccessTokenValidator`` (``validator``), its errors (``errors``), ``bearer_token``,
+``presented_token`` and ``token_scopes`` (``bearer``); for DPoP-bound tokens ``DPoPPolicy``
+(``dpop``), the replay caches (``replay``) and server nonces (``nonces``). For Django views there
+is ``require_access_token``
 (``decorators``, with ``validator_from_settings`` from ``conf``); for Django REST framework,
 ``accounts.resource_server.drf.AccessTokenAuthentication``.
 
@@ -16,14 +18,20 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from accounts.resource_server.bearer import bearer_token, token_scopes
+from accounts.resource_server.bearer import bearer_token, presented_token, token_scopes
+from accounts.resource_server.dpop import DPoPPolicy, NonceSource
 from accounts.resource_server.errors import (
     AccessTokenError,
+    DPoPProofInvalid,
     InsufficientScope,
     KeyUnavailable,
     NotConfigured,
+    ReplayCheckUnavailable,
     TokenMissing,
+    UseDPoPNonce,
 )
+from accounts.resource_server.nonces import HmacNonces
+from accounts.resource_server.replay import MemoryReplayCache, ReplayCache
 from accounts.resource_server.validator import AccessTokenValidator
 
 if TYPE_CHECKING:
@@ -33,12 +41,21 @@ if TYPE_CHECKING:
 __all__ = [
     "AccessTokenError",
     "AccessTokenValidator",
+    "DPoPPolicy",
+    "DPoPProofInvalid",
+    "HmacNonces",
     "InsufficientScope",
     "KeyUnavailable",
+    "MemoryReplayCache",
+    "NonceSource",
     "NotConfigured",
+    "ReplayCache",
+    "ReplayCheckUnavailable",
     "TokenMissing",
+    "UseDPoPNonce",
     "ViewFunc",
     "bearer_token",
+    "presented_token",
     "require_access_token",
     "token_scopes",
     "validator_from_settings",

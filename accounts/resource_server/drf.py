@@ -15,10 +15,14 @@ Only this module imports ``rest_framework``; the rest of the project works witho
         required_scopes = ["read:notes"]
 
 ``request.user`` is then a ``TokenUser`` (not a database user: the API trusts the token, not a
-local account) and ``request.auth`` the token's claims. Refusals are RFC 6750's: 401 with
-``WWW-Authenticate: Bearer error="invalid_token"`` for a bad token (a bare ``Bearer`` challenge
-when there was none), 403 with ``error="insufficient_scope"`` and the scopes needed, 503 when the
-token cannot be checked (keys unreachable, no issuer or audience configured).
+local account) and ``request.auth`` the token's claims. Bearer tokens and DPoP-bound ones with
+their proof (``Authorization: DPoP`` and a ``DPoP`` header) are both taken, as
+``RESOURCE_SERVER_DPOP_*`` says. Refusals are RFC 6750's and RFC 9449's: 401 with
+``WWW-Authenticate: Bearer error="invalid_token"`` for a bad token (``DPoP
+error="invalid_dpop_proof"`` for a bad proof; a bare challenge when there was no token), 403
+with ``error="insufficient_scope"`` and the scopes needed, 503 when the token cannot be checked
+(keys unreachable, no issuer or audience configured, the replay cache down). Server nonces are
+not offered here: DRF has no way to add their ``DPoP-Nonce`` header to a refusal.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from accounts.resource_server.bearer import bearer_token, token_scopes
-from accounts.resource_server.conf import validator_from_settings
+from accounts.resource_server.bearer import presented_token, token_scopes
+from accounts.resource_server.conf import dpop_headers, request_url, validator_from_settings
 from accounts.resource_server.errors import (
     AccessTokenError,
     InsufficientScope,
@@ -84,18 +88,25 @@ class ScopeMissing(exceptions.PermissionDenied):  # type: ignore[misc]
 
 
 class AccessTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
-    """Accepts ``Authorization: Bearer <JWT access token>``; a request without one is left to
-    the other authentication classes (and then to the permission classes)."""
+    """Accepts ``Authorization: Bearer <JWT access token>``, or ``DPoP <token>`` with its proof;
+    a request without either is left to the other authentication classes (and then to the
+    permission classes)."""
 
     validator: AccessTokenValidator | None = None
 
     def authenticate(self, request: Request) -> tuple[TokenUser, dict[str, Any]] | None:
+        authorization = request.META.get("HTTP_AUTHORIZATION")
         try:
-            token = bearer_token(request.META.get("HTTP_AUTHORIZATION"))
+            presented_token(authorization)
         except TokenMissing:
             return None
         try:
-            claims = (self.validator or validator_from_settings()).validate(token)
+            claims = (self.validator or validator_from_settings()).validate_request(
+                authorization=authorization,
+                dpop=dpop_headers(request),
+                method=request.method,
+                url=request_url(request),
+            )
         except AccessTokenError as refusal:
             if refusal.status != status.HTTP_401_UNAUTHORIZED:
                 raise TokenNotCheckable(refusal.description) from refusal
@@ -105,8 +116,14 @@ class AccessTokenAuthentication(BaseAuthentication):  # type: ignore[misc]
 
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) with this challenge: the refusal's own when a token was
-        # refused, else RFC 6750's bare one (no error code when no token was sent).
-        refusal: AccessTokenError = getattr(request, _REFUSAL, TokenMissing(""))
+        # refused, else the bare one (no error code when no token was sent, RFC 6750 §3.1),
+        # naming DPoP too when the API takes it.
+        refusal: AccessTokenError | None = getattr(request, _REFUSAL, None)
+        if refusal is None:
+            try:
+                refusal = (self.validator or validator_from_settings()).missing_token()
+            except AccessTokenError:
+                refusal = TokenMissing("")
         return refusal.www_authenticate()
 
 

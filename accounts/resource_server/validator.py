@@ -4,29 +4,42 @@ Signature with the issuer's published keys, ``iss``, ``aud`` (this API), ``exp``
 with a little leeway, and the algorithm pinned, so ``none`` or an HMAC keyed with the public key
 never passes. Keys are cached per process and refetched on an unknown ``kid`` at most every
 ``min_refetch_interval`` seconds (``accounts.protocol.key_sets``).
+
+A token bound to a DPoP key (``cnf.jkt``, RFC 9449) is accepted only with a proof of that key:
+``validate_request`` takes the whole request (``Authorization``, ``DPoP``, method, URL);
+``validate`` takes bearer tokens alone and refuses bound ones (RFC 9449 section 7.2).
 """
 
 from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import jwt
 
 from accounts.protocol.discovery import discovery_url
+from accounts.protocol.dpop_verification import bound_thumbprint
 from accounts.protocol.key_selection import names_foreign_key
 from accounts.protocol.key_sets import KeySetCache
-from accounts.resource_server.bearer import token_scopes
-from accounts.resource_server.errors import AccessTokenError, InsufficientScope, KeyUnavailable
+from accounts.resource_server.bearer import Scheme, presented_token, token_scopes
+from accounts.resource_server.dpop import DPoPPolicy, check_proof_for, remember_proof
+from accounts.resource_server.errors import (
+    AccessTokenError,
+    InsufficientScope,
+    KeyUnavailable,
+    TokenMissing,
+)
 
 
 class AccessTokenValidator:
     """Checks JWT access tokens (RFC 9068) issued by ``issuer`` for ``audience``.
 
     ``jwks_uri`` defaults to the one in the issuer's discovery document, whose ``issuer`` must
-    match exactly. Safe to share between threads; make one per API and keep it.
+    match exactly. ``dpop`` says how DPoP-bound tokens are taken (default ``DPoPPolicy()``:
+    accepted with a proof, beside bearer tokens, used proofs remembered in this process). Safe
+    to share between threads; make one per API and keep it.
     """
 
     def __init__(
@@ -41,6 +54,7 @@ class AccessTokenValidator:
         jwks_ttl: float = 3600,
         min_refetch_interval: float = 30,
         http_timeout: float = 5,
+        dpop: DPoPPolicy | None = None,
     ) -> None:
         if not issuer or not audience:
             raise ValueError("an access token validator needs an issuer and an audience")
@@ -49,6 +63,7 @@ class AccessTokenValidator:
         self.algorithms = tuple(algorithms)
         self.leeway = leeway
         self.require_at_jwt_type = require_at_jwt_type
+        self.dpop = dpop if dpop is not None else DPoPPolicy()
         self._jwks_uri = jwks_uri
         self._http_timeout = http_timeout
         self._keys = KeySetCache(
@@ -59,7 +74,60 @@ class AccessTokenValidator:
         )
 
     def validate(self, token: str, *, scopes: Iterable[str] = ()) -> dict[str, Any]:
-        """The token's claims, or ``AccessTokenError`` saying why it is refused."""
+        """A bearer token's claims, or ``AccessTokenError`` saying why it is refused. A token
+        bound to a DPoP key is refused: it is worth nothing without the proof
+        ``validate_request`` checks."""
+        claims = self._claims(token)
+        if bound_thumbprint(claims) is not None:
+            raise AccessTokenError(
+                "The token is bound to a DPoP key: send it as 'Authorization: DPoP' with a proof."
+            )
+        _check_scopes(claims, scopes)
+        return claims
+
+    def validate_request(
+        self,
+        *,
+        authorization: str | None,
+        dpop: Sequence[str] = (),
+        method: str,
+        url: str,
+        scopes: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """The claims of the token a request presents, as a bearer token or bound to a DPoP key
+        with its proof (every ``DPoP`` header value in ``dpop``), or ``AccessTokenError``.
+
+        ``url`` is the URL the request was made for, from what the API trusts (its public base
+        URL and the request's path), never from a header a client could forge unchecked.
+        """
+        scheme: Scheme | None = None
+        try:
+            scheme, token = presented_token(authorization)
+            if scheme == "dpop":
+                proof = check_proof_for(self.dpop, token, dpop, method=method, url=url)
+                claims = self._claims(token)
+                if bound_thumbprint(claims) != proof.thumbprint:
+                    raise AccessTokenError("The token is not bound to the DPoP proof's key.")
+                remember_proof(self.dpop, proof)
+            elif self.dpop.required:
+                raise AccessTokenError("This API takes DPoP-bound tokens only.")
+            else:
+                claims = self.validate(token)
+            _check_scopes(claims, scopes)
+        except AccessTokenError as refusal:
+            self._challenge(refusal, scheme)
+            raise
+        return claims
+
+    def missing_token(self) -> AccessTokenError:
+        """The refusal of a request that presents no token, with this API's challenge."""
+        return self._challenge(TokenMissing("The request has no access token."), None)
+
+    def _challenge(self, refusal: AccessTokenError, scheme: Scheme | None) -> AccessTokenError:
+        dpop_challenge = scheme == "dpop" or self.dpop.required
+        return refusal.challenged("DPoP" if dpop_challenge else "Bearer", self.dpop.algorithms)
+
+    def _claims(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -92,11 +160,6 @@ class AccessTokenValidator:
             raise AccessTokenError("The token has expired.") from exc
         except (jwt.PyJWTError, jwt.PyJWKError) as exc:
             raise AccessTokenError(f"The token is invalid: {exc}.") from exc
-        missing = set(scopes) - token_scopes(claims)
-        if missing:
-            raise InsufficientScope(
-                f"The token lacks the scope {' '.join(sorted(missing))}.", required=scopes
-            )
         return claims
 
     @property
@@ -129,3 +192,12 @@ class AccessTokenValidator:
         if not isinstance(document, dict):
             raise ValueError(f"{url} did not answer with a JSON object")
         return document
+
+
+def _check_scopes(claims: dict[str, Any], scopes: Iterable[str]) -> None:
+    required = tuple(scopes)
+    missing = set(required) - token_scopes(claims)
+    if missing:
+        raise InsufficientScope(
+            f"The token lacks the scope {' '.join(sorted(missing))}.", required=required
+        )

@@ -40,7 +40,8 @@ class TokenRecord:
     claims: dict[str, Any] = field(default_factory=dict)
     obtained_at: float = 0.0
     # Access tokens for other APIs, by ApiTarget.key: {"access_token": ..., "expires_at": ...,
-    # "obtained_at": ..., "forced_at": ...}.
+    # "obtained_at": ..., "token_type": ..., "forced_at": ...}; no "token_type" (entries
+    # written before it was kept) means Bearer.
     audience_tokens: dict[str, dict[str, Any]] = field(default_factory=dict)
     # When an upstream's rejection last renewed the main access token (0: never).
     forced_at: float = 0.0
@@ -109,6 +110,8 @@ class TokenRecord:
             "access_token": answer["access_token"],
             "expires_at": _access_token_expiry(answer, now),
             "obtained_at": now,
+            # "DPoP" when the provider bound it to the site's DPoP key (RFC 9449).
+            "token_type": str(answer.get("token_type", "Bearer")),
         }
         return replace(
             self,

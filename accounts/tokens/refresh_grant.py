@@ -12,15 +12,12 @@ import logging
 import time
 from typing import Any, NoReturn
 
-import requests
-
 from accounts.conf import accounts_settings
 from accounts.exceptions import InvalidIDToken, ProviderTimedOut, TokenUnavailable
-from accounts.oidc.backend import client_credentials
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.id_token import validate_id_token
-from accounts.oidc.provider_http import provider_post_form
 from accounts.oidc.token_endpoint import TokenEndpointRefused, checked_token_answer
+from accounts.oidc.token_requests import TokenEndpointResponse, post_to_token_endpoint
 from accounts.signals import EndReason
 from accounts.tokens.record import TokenRecord
 from accounts.tokens.targets import ApiTarget
@@ -48,10 +45,14 @@ def refresh_grant(record: TokenRecord, target: ApiTarget | None = None) -> Token
     form = {"grant_type": "refresh_token", "refresh_token": record.refresh_token}
     if target is not None:
         form.update(target.parameters())
-    response = _post_with_one_retry(metadata.token_endpoint, form)
+    sent = _post_with_one_retry(metadata.token_endpoint, form, record.access_token)
     try:
         answer = checked_token_answer(
-            response, metadata.token_endpoint, id_token_required=False, token_type_required=False
+            sent.response,
+            metadata.token_endpoint,
+            id_token_required=False,
+            token_type_required=False,
+            proof_sent=sent.proof_sent,
         )
     except TokenEndpointRefused as exc:
         _refused(exc.error)
@@ -64,18 +65,21 @@ def refresh_grant(record: TokenRecord, target: ApiTarget | None = None) -> Token
     return record.with_audience_token(target.key, answer, claims=claims, now=now)
 
 
-def _post_with_one_retry(url: str, form: dict[str, str]) -> requests.Response:
+def _post_with_one_retry(url: str, form: dict[str, str], renewing: str) -> TokenEndpointResponse:
     """POST the refresh; when no answer came in time, once more while the provider's reuse
     interval lasts.
 
     A provider that gave no answer may still have rotated the refresh token: with rotation the
     old one then works only within the provider's reuse interval, if it has one. Outside it, or
     without one, sending it again would look like theft and revoke the grant, so the failure
-    is passed on (the session stays; docs/tokens.md says what the user sees)."""
+    is passed on (the session stays; docs/tokens.md says what the user sees).
+
+    A DPoP nonce challenge is answered inside ``post_to_token_endpoint`` and is no such retry:
+    the provider refused that request before looking at the refresh token."""
     started = time.monotonic()
     timeout = accounts_settings.OIDC_REFRESH_TIMEOUT
     try:
-        return provider_post_form(url, form, auth=client_credentials(), timeout=timeout)
+        return post_to_token_endpoint(url, form, timeout=timeout, renewing=renewing)
     except ProviderTimedOut:
         window = accounts_settings.OIDC_REFRESH_REUSE_INTERVAL
         if time.monotonic() - started >= window:
@@ -83,7 +87,7 @@ def _post_with_one_retry(url: str, form: dict[str, str]) -> requests.Response:
         logger.warning(
             "the refresh got no answer in time; sending it again within the reuse interval"
         )
-        return provider_post_form(url, form, auth=client_credentials(), timeout=timeout)
+        return post_to_token_endpoint(url, form, timeout=timeout, renewing=renewing)
 
 
 def _refused(error: str) -> NoReturn:
@@ -98,7 +102,8 @@ def _refused(error: str) -> NoReturn:
         # Ending sessions one by one would hide an outage behind a wave of logouts.
         logger.error(
             "CONFIGURATION: the provider refused this client's refresh (%s); check "
-            "OIDC_CLIENT_ID / OIDC_CLIENT_SECRET and the refresh_token grant at the provider",
+            "OIDC_CLIENT_ID, the client's credentials (OIDC_CLIENT_AUTH_METHOD and its secret or "
+            "keys) and the refresh_token grant at the provider",
             error,
         )
     else:

@@ -17,7 +17,7 @@ import { createServer } from 'node:http';
 import { resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import Provider, { errors } from 'oidc-provider';
+import Provider, { errors, interactionPolicy } from 'oidc-provider';
 
 // stdout carries only the readiness line and one line per request; the
 // library's one-time configuration notices (console.info) go to stderr.
@@ -73,6 +73,40 @@ const ID_TOKEN_TTL = envInt('ID_TOKEN_TTL', 3600, { min: 1 });
 const REFRESH_TOKEN_TTL = envInt('REFRESH_TOKEN_TTL', 86400, { min: 1 });
 const SESSION_TTL = envInt('SESSION_TTL', 86400, { min: 1 });
 const GRANT_TTL = envInt('GRANT_TTL', 86400, { min: 1 });
+
+// Modern OAuth, per client (defaults keep the client as it always was):
+// how it authenticates, with its public keys for private_key_jwt (inline or fetched); whether
+// PAR is offered and required; whether its access tokens must be DPoP-bound and DPoP proofs
+// must carry a nonce this provider issued.
+const CLIENT_AUTH_METHOD = envString('CLIENT_AUTH_METHOD', 'client_secret_basic');
+const CLIENT_JWKS_URI = envString('CLIENT_JWKS_URI', undefined);
+const PAR_ENABLED = envString('PAR', '1') !== '0';
+const REQUIRE_PAR = envString('REQUIRE_PAR', '0') === '1';
+const DPOP_BOUND_ACCESS_TOKENS = envString('DPOP_BOUND_ACCESS_TOKENS', '0') === '1';
+const DPOP_REQUIRE_NONCE = envString('DPOP_REQUIRE_NONCE', '0') === '1';
+const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'];
+if (!CLIENT_AUTH_METHODS.includes(CLIENT_AUTH_METHOD)) {
+  fail(`CLIENT_AUTH_METHOD must be one of ${CLIENT_AUTH_METHODS.join(', ')}, got ${JSON.stringify(CLIENT_AUTH_METHOD)}`);
+}
+let CLIENT_JWKS;
+{
+  const raw = envString('CLIENT_JWKS', undefined);
+  if (raw !== undefined) {
+    try {
+      CLIENT_JWKS = JSON.parse(raw);
+    } catch (err) {
+      fail(`CLIENT_JWKS is not valid JSON: ${err.message}`);
+    }
+    if (!Array.isArray(CLIENT_JWKS?.keys) || CLIENT_JWKS.keys.some((k) => k.d !== undefined)) {
+      fail('CLIENT_JWKS must be a JWKS ({"keys": [...]}) of public keys only');
+    }
+  }
+  if (CLIENT_AUTH_METHOD === 'private_key_jwt' && !CLIENT_JWKS && !CLIENT_JWKS_URI) {
+    fail('CLIENT_AUTH_METHOD=private_key_jwt needs CLIENT_JWKS or CLIENT_JWKS_URI');
+  }
+  if (CLIENT_JWKS && CLIENT_JWKS_URI) fail('set CLIENT_JWKS or CLIENT_JWKS_URI, not both');
+  if (REQUIRE_PAR && !PAR_ENABLED) fail('REQUIRE_PAR=1 needs PAR enabled (PAR=1)');
+}
 
 const REFRESH_DELAY_MS = envInt('REFRESH_DELAY_MS', 0);
 const LOG_REQUESTS = envString('PROVIDER_LOG', '1') !== '0';
@@ -286,10 +320,48 @@ async function findAccount(ctx, id) {
 }
 
 // ---------------------------------------------------------------------------
+// Authentication levels (acr) for step-up
+// ---------------------------------------------------------------------------
+
+// Weakest first. The dev login form stands for both: a login asked for
+// urn:dev:loa:2 (acr_values) counts as if a second factor had been checked.
+// A login asked for none of these (or for nothing) is urn:dev:loa:1, as a
+// provider that ignores acr_values it does not support would do.
+const ACR_VALUES = ['urn:dev:loa:1', 'urn:dev:loa:2'];
+
+function requestedAcrs(params) {
+  return String(params?.acr_values ?? '').split(' ').filter((v) => ACR_VALUES.includes(v));
+}
+
+// The first requested level this provider has, in the request's order of preference.
+function acrForLogin(params) {
+  return requestedAcrs(params)[0] ?? ACR_VALUES[0];
+}
+
+// acr_values are voluntary (OIDC Core 3.1.2.1), and oidc-provider only asks
+// for a new login when an acr is requested as essential (claims parameter).
+// Like Keycloak's step-up, this asks for one whenever the session's level is
+// not among the supported levels the request names; one it does not support
+// is ignored, and the ID token says which level the session has.
+const stepUpPolicy = interactionPolicy.base();
+stepUpPolicy.get('login').checks.add(new interactionPolicy.Check(
+  'acr_values_not_met',
+  'the requested authentication level was not reached',
+  (ctx) => {
+    const requested = requestedAcrs(ctx.oidc.params);
+    if (!requested.length || !ctx.oidc.session.accountId) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
+    return requested.includes(ctx.oidc.session.acr)
+      ? interactionPolicy.Check.NO_NEED_TO_PROMPT
+      : interactionPolicy.Check.REQUEST_PROMPT;
+  },
+));
+
+// ---------------------------------------------------------------------------
 // Provider
 // ---------------------------------------------------------------------------
 
 const BACKCHANNEL_ORIGIN = URL.parse(CLIENT_BACKCHANNEL_LOGOUT_URI)?.origin;
+const CLIENT_JWKS_ORIGIN = CLIENT_JWKS_URI ? URL.parse(CLIENT_JWKS_URI)?.origin : undefined;
 
 const resourceServer = {
   scope: API_SCOPES,
@@ -323,8 +395,13 @@ const configuration = {
     client_name: 'BFF (dev)',
     application_type: 'web',
     // client_secret_post is accepted for this client too; oidc-provider treats
-    // basic and post as interchangeable for a secret-based client.
-    token_endpoint_auth_method: 'client_secret_basic',
+    // basic and post as interchangeable for a secret-based client. With
+    // private_key_jwt the secret is refused at every endpoint (token, PAR, revocation).
+    token_endpoint_auth_method: CLIENT_AUTH_METHOD,
+    ...(CLIENT_JWKS ? { jwks: CLIENT_JWKS } : {}),
+    ...(CLIENT_JWKS_URI ? { jwks_uri: CLIENT_JWKS_URI } : {}),
+    ...(REQUIRE_PAR ? { require_pushed_authorization_requests: true } : {}),
+    ...(DPOP_BOUND_ACCESS_TOKENS ? { dpop_bound_access_tokens: true } : {}),
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     id_token_signed_response_alg: 'RS256',
@@ -335,11 +412,13 @@ const configuration = {
   }],
 
   responseTypes: ['code'],
-  clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+  clientAuthMethods: CLIENT_AUTH_METHOD === 'private_key_jwt'
+    ? CLIENT_AUTH_METHODS : ['client_secret_basic', 'client_secret_post'],
   scopes: ['openid', 'offline_access', 'profile', 'email'],
   claims: {
     // Like Keycloak's group mapper: the groups come with every ID token, no scope needed.
-    openid: ['sub', 'groups'],
+    // acr and auth_time too, as Keycloak sends them: the RP can see the level of any login.
+    openid: ['sub', 'groups', 'acr', 'auth_time'],
     profile: ['name', 'given_name', 'family_name', 'preferred_username'],
     email: ['email', 'email_verified'],
     acr: null,
@@ -353,12 +432,24 @@ const configuration = {
   conformIdTokenClaims: false,
   findAccount,
 
-  // The only outgoing request this provider makes is the back-channel logout
-  // POST to the RP. oidc-provider's fetch guard refuses loopback and private
-  // addresses (SSRF protection), which is exactly where the RP runs in dev, so
-  // the guard is dropped for the configured back-channel logout origin only.
+  acrValues: ACR_VALUES,
+  interactions: { policy: stepUpPolicy },
+  // RFC 9068 2.2.1: the API's JWT access tokens say how and when the user
+  // authenticated too, so an API can require a level (RFC 9470).
+  async extraTokenClaims(ctx) {
+    const source = ctx?.oidc?.entities?.AuthorizationCode ?? ctx?.oidc?.entities?.RefreshToken;
+    if (!source?.acr) return undefined;
+    return { acr: source.acr, ...(source.authTime ? { auth_time: source.authTime } : {}) };
+  },
+
+  // The only outgoing requests this provider makes are the back-channel logout
+  // POST to the RP and, with CLIENT_JWKS_URI, the fetch of the client's keys.
+  // oidc-provider's fetch guard refuses loopback and private addresses (SSRF
+  // protection), which is exactly where the RP runs in dev, so the guard is
+  // dropped for those two configured origins only.
   fetch(url, options) {
-    if (new URL(url).origin === BACKCHANNEL_ORIGIN) {
+    const { origin } = new URL(url);
+    if (origin === BACKCHANNEL_ORIGIN || origin === CLIENT_JWKS_ORIGIN) {
       const { dispatcher, ...rest } = options;
       return globalThis.fetch(url, rest);
     }
@@ -384,6 +475,19 @@ const configuration = {
 
   features: {
     devInteractions: { enabled: true },
+    // RFC 9126. On by default (the library's default); REQUIRE_PAR also says so in discovery
+    // (require_pushed_authorization_requests), so an RP that reads it knows before it tries.
+    pushedAuthorizationRequests: {
+      enabled: PAR_ENABLED,
+      requirePushedAuthorizationRequests: PAR_ENABLED && REQUIRE_PAR,
+    },
+    // RFC 9449. Nonces are always available (a proof whose iat is too old is answered with a
+    // nonce challenge); DPOP_REQUIRE_NONCE demands one in every proof.
+    dPoP: {
+      enabled: true,
+      nonceSecret: randomBytes(32),
+      requireNonce: () => DPOP_REQUIRE_NONCE,
+    },
     introspection: { enabled: true },
     revocation: { enabled: true },
     rpInitiatedLogout: { enabled: true },
@@ -415,15 +519,17 @@ const configuration = {
 const provider = new Provider(ISSUER, configuration);
 
 // The dev login form passes the typed login through unchanged; trim it so the
-// subject does not depend on stray whitespace.
+// subject does not depend on stray whitespace. The login gets the level the
+// request asked for (acrForLogin).
 {
   const interactionResult = provider.interactionResult.bind(provider);
   provider.interactionResult = async (req, res, result, options) => {
     let outcome = result;
     if (typeof result?.login?.accountId === 'string') {
       const accountId = result.login.accountId.trim();
+      const { params } = await provider.interactionDetails(req, res);
       outcome = accountId
-        ? { ...result, login: { ...result.login, accountId } }
+        ? { ...result, login: { ...result.login, accountId, acr: acrForLogin(params) } }
         : { error: 'access_denied', error_description: 'login must not be blank' };
     }
     return interactionResult(req, res, outcome, options);

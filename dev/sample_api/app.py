@@ -1,7 +1,10 @@
 """A small API behind the proxy, for development and tests: plain WSGI, no framework.
 
-Every endpoint but ``/health`` wants a bearer access token from the local provider, checked with
-``accounts.resource_server`` exactly as your own API would check it.
+Every endpoint but ``/health`` wants an access token from the local provider, checked with
+``accounts.resource_server`` exactly as your own API would check it: a bearer token, or a
+DPoP-bound one with its proof. ``SAMPLE_API_REQUIRE_DPOP=1`` refuses bearer tokens;
+``SAMPLE_API_DPOP_NONCE=1`` makes every proof carry a nonce the API hands out (RFC 9449 §9),
+which is how the proxy's nonce retry is seen working.
 
     GET  /health            no token needed
     GET  /whoami            the token's subject, scopes and audience
@@ -10,6 +13,8 @@ Every endpoint but ``/health`` wants a bearer access token from the local provid
     GET  /stream?count=&interval=   server-sent events, one every ``interval`` seconds
     GET  /big?bytes=N[&chunked=1]   N bytes, with Content-Length (or chunked)
     POST /upload            counts the bytes of the body, read in chunks; never holds it whole
+    GET  /transfers         only for a token whose login met ``urn:dev:loa:2``; any other gets
+                            an RFC 9470 step-up challenge (401 insufficient_user_authentication)
 """
 
 from __future__ import annotations
@@ -17,13 +22,20 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
-from accounts.resource_server import AccessTokenError, AccessTokenValidator, bearer_token
+from accounts.resource_server import (
+    AccessTokenError,
+    AccessTokenValidator,
+    DPoPPolicy,
+    HmacNonces,
+)
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -31,6 +43,8 @@ CHUNK = 64 * 1024
 MAX_NOTE_BYTES = 16 * 1024
 # A fixed, recognisable pattern, so a test can check every byte of a download.
 PATTERN = bytes(range(256)) * (CHUNK // 256)
+# The local provider's second authentication level (dev/provider/server.mjs).
+TRANSFERS_ACR = "urn:dev:loa:2"
 
 
 class Notes:
@@ -61,13 +75,15 @@ class SampleAPI:
         if path == "/health":
             return _json(start_response, 200, {"ok": True})
         try:
-            claims = self.validator.validate(bearer_token(environ.get("HTTP_AUTHORIZATION")))
+            claims = self.validator.validate_request(
+                authorization=environ.get("HTTP_AUTHORIZATION"),
+                dpop=[environ["HTTP_DPOP"]] if "HTTP_DPOP" in environ else [],
+                method=method,
+                url=request_url(environ),
+            )
         except AccessTokenError as error:
             return _json(
-                start_response,
-                error.status,
-                error.as_json(),
-                [("WWW-Authenticate", error.www_authenticate())],
+                start_response, error.status, error.as_json(), list(error.headers().items())
             )
         query = {k: v[-1] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
         route = (method, path)
@@ -81,6 +97,8 @@ class SampleAPI:
                     "aud": claims["aud"],
                     "client_id": claims.get("client_id"),
                     "forwarded_for": environ.get("HTTP_X_FORWARDED_FOR"),
+                    # The key the token is bound to (RFC 9449 cnf.jkt); null for a bearer token.
+                    "dpop_jkt": (claims.get("cnf") or {}).get("jkt"),
                 },
             )
         if route == ("GET", "/notes"):
@@ -95,7 +113,9 @@ class SampleAPI:
             return _big(start_response, int(query.get("bytes", 1024)), query.get("chunked") == "1")
         if route == ("POST", "/upload"):
             return _upload(environ, start_response)
-        if path in {"/whoami", "/notes", "/stream", "/big", "/upload"}:
+        if route == ("GET", "/transfers"):
+            return _transfers(start_response, claims)
+        if path in {"/whoami", "/notes", "/stream", "/big", "/upload", "/transfers"}:
             return _json(start_response, 405, {"error": "method_not_allowed"})
         return _json(start_response, 404, {"error": "not_found"})
 
@@ -110,6 +130,22 @@ class SampleAPI:
         if not isinstance(text, str) or not text.strip():
             return _json(start_response, 400, {"error": "text must be a non-empty string"})
         return _json(start_response, 201, self.notes.add(sub, text.strip()))
+
+
+def _transfers(start_response: StartResponse, claims: dict[str, Any]) -> list[bytes]:
+    if claims.get("acr") != TRANSFERS_ACR:
+        challenge = (
+            'Bearer error="insufficient_user_authentication", '
+            'error_description="transfers need a two-factor login", '
+            f'acr_values="{TRANSFERS_ACR}"'
+        )
+        return _json(
+            start_response,
+            401,
+            {"error": "insufficient_user_authentication"},
+            [("WWW-Authenticate", challenge)],
+        )
+    return _json(start_response, 200, {"transfers": [], "acr": claims["acr"]})
 
 
 def _json(
@@ -177,7 +213,29 @@ _REASONS = {
 }
 
 
-def make_app(issuer: str, audience: str) -> SampleAPI:
+def request_url(environ: Environ) -> str:
+    """The URL a request was made for, as a DPoP proof's ``htu`` names it: this server's scheme
+    and Host, and the path as sent (gunicorn's ``RAW_URI``) without the query."""
+    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+    raw = str(environ.get("RAW_URI") or "").split("?", 1)[0]
+    path = raw or quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+    return f"{environ['wsgi.url_scheme']}://{host}{path}"
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def dpop_policy(*, require_dpop: bool, dpop_nonce: bool) -> DPoPPolicy:
+    # One process (gunicorn's one worker here): used proofs are remembered in its memory, and
+    # nonces are signed with a secret of its own.
+    nonces = HmacNonces(secrets.token_bytes(32)) if dpop_nonce else None
+    return DPoPPolicy(required=require_dpop, nonces=nonces)
+
+
+def make_app(
+    issuer: str, audience: str, *, require_dpop: bool = False, dpop_nonce: bool = False
+) -> SampleAPI:
     return SampleAPI(
         AccessTokenValidator(
             issuer=issuer,
@@ -185,5 +243,6 @@ def make_app(issuer: str, audience: str) -> SampleAPI:
             require_at_jwt_type=True,
             # The local provider restarts with new keys; do not wait long to see them.
             min_refetch_interval=1,
+            dpop=dpop_policy(require_dpop=require_dpop, dpop_nonce=dpop_nonce),
         )
     )

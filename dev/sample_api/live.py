@@ -7,12 +7,15 @@ uvicorn beside the WSGI API, registered as the upstream ``live`` with ``"websock
                        "!headers"  → the handshake's header names (JSON text)
                        "!close <code> [reason]" → the server closes with that code
 
-The handshake's bearer token is checked with ``accounts.resource_server``, as ``app.py`` checks
-the HTTP API's: none or a bad one is a 401 with RFC 6750's ``WWW-Authenticate``. The first
-subprotocol the client offers is accepted.
+The handshake's token is checked with ``accounts.resource_server``, as ``app.py`` checks the
+HTTP API's: none or a bad one is a 401 with RFC 6750's ``WWW-Authenticate``. A DPoP-bound token
+comes with a proof of the handshake's GET, whose ``htu`` is the socket's URL in http(s) form
+(``ws://h/echo`` is ``http://h/echo``): RFC 9449 names no WebSocket URLs, and the handshake is
+an HTTP request to that URL. The first subprotocol the client offers is accepted.
 
 ``uvicorn dev.sample_api.live:application --lifespan off`` from the project root;
-``SAMPLE_API_ISSUER`` and ``SAMPLE_API_AUDIENCE`` as for ``dev.sample_api.wsgi``.
+``SAMPLE_API_ISSUER``, ``SAMPLE_API_AUDIENCE``, ``SAMPLE_API_REQUIRE_DPOP`` and
+``SAMPLE_API_DPOP_NONCE`` as for ``dev.sample_api.wsgi``.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import json
 import os
 from typing import Any
 
-from accounts.resource_server import AccessTokenError, AccessTokenValidator, bearer_token
+from accounts.resource_server import AccessTokenError, AccessTokenValidator
+from dev.sample_api.app import dpop_policy, env_flag
 
 
 class LiveAPI:
@@ -43,12 +47,17 @@ class LiveAPI:
             await _refuse(send, 404, {"error": "not_found"}, [])
             return
         try:
-            token = bearer_token(headers.get("authorization"))
             # The validator may fetch the issuer's keys: not on the event loop.
-            claims = await asyncio.to_thread(self.validator.validate, token)
+            claims = await asyncio.to_thread(
+                self.validator.validate_request,
+                authorization=headers.get("authorization"),
+                dpop=[headers["dpop"]] if "dpop" in headers else [],
+                method="GET",
+                url=handshake_url(scope, headers),
+            )
         except AccessTokenError as error:
-            challenge = [(b"www-authenticate", error.www_authenticate().encode())]
-            await _refuse(send, error.status, error.as_json(), challenge)
+            extra = [(k.lower().encode(), v.encode()) for k, v in error.headers().items()]
+            await _refuse(send, error.status, error.as_json(), extra)
             return
         offered = scope.get("subprotocols") or []
         await send({"type": "websocket.accept", "subprotocol": offered[0] if offered else None})
@@ -95,13 +104,23 @@ async def _refuse(send: Any, status: int, body: Any, headers: list[tuple[bytes, 
     await send({"type": "websocket.http.response.body", "body": json.dumps(body).encode()})
 
 
-def make_app(issuer: str, audience: str) -> LiveAPI:
+def handshake_url(scope: dict[str, Any], headers: dict[str, str]) -> str:
+    """The handshake's URL in http(s) form, as the proof's ``htu`` names it."""
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    raw = scope.get("raw_path") or scope["path"].encode()
+    return f"{scheme}://{headers.get('host', '')}{raw.decode('latin-1')}"
+
+
+def make_app(
+    issuer: str, audience: str, *, require_dpop: bool = False, dpop_nonce: bool = False
+) -> LiveAPI:
     return LiveAPI(
         AccessTokenValidator(
             issuer=issuer,
             audience=audience,
             require_at_jwt_type=True,
             min_refetch_interval=1,
+            dpop=dpop_policy(require_dpop=require_dpop, dpop_nonce=dpop_nonce),
         )
     )
 
@@ -111,4 +130,6 @@ application = make_app(
     or os.environ.get("OIDC_ISSUER")
     or "http://127.0.0.1:8001",
     audience=os.environ.get("SAMPLE_API_AUDIENCE") or "http://127.0.0.1:8002",
+    require_dpop=env_flag("SAMPLE_API_REQUIRE_DPOP"),
+    dpop_nonce=env_flag("SAMPLE_API_DPOP_NONCE"),
 )

@@ -206,6 +206,43 @@ def test_e021_the_session_cache_must_serialize_with_json(settings):
     assert checks.check_session_cache_serializer(None) == []
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RESOURCE_SERVER_DPOP_ALGORITHMS", ("HS256",)),
+        ("RESOURCE_SERVER_DPOP_ALGORITHMS", ("none",)),
+        ("RESOURCE_SERVER_DPOP_ALGORITHMS", ()),
+        ("RESOURCE_SERVER_DPOP_IAT_WINDOW", 0),
+        ("RESOURCE_SERVER_DPOP_IAT_WINDOW", "a minute"),
+    ],
+)
+def test_e040_dpop_proofs_that_cannot_be_checked(settings, name, value):
+    setattr(settings, name, value)
+    messages = checks.check_resource_server_dpop(None)
+    assert ids(messages) == {"accounts.E040"}
+    assert "RESOURCE_SERVER_DPOP_ALGORITHMS" in messages[0].msg
+
+
+def test_e041_the_replay_cache_must_be_a_configured_cache(settings):
+    settings.RESOURCE_SERVER_DPOP_REPLAY_CACHE = "dpop"
+    messages = checks.check_resource_server_dpop(None)
+    assert ids(messages) == {"accounts.E041"}
+    assert "'dpop'" in messages[0].msg
+
+
+@pytest.mark.parametrize("value", ["api.example.com", "ftp://api.example.com", "https://a.b/?x=1"])
+def test_e042_the_base_url_must_be_an_absolute_http_url(settings, value):
+    settings.RESOURCE_SERVER_BASE_URL = value
+    assert ids(checks.check_resource_server_dpop(None)) == {"accounts.E042"}
+
+
+def test_the_dpop_settings_pass_as_documented(settings):
+    settings.RESOURCE_SERVER_DPOP_ALGORITHMS = ("ES256",)
+    settings.RESOURCE_SERVER_DPOP_IAT_WINDOW = 30
+    settings.RESOURCE_SERVER_BASE_URL = "https://api.example.com/v1"
+    assert checks.check_resource_server_dpop(None) == []
+
+
 def test_request_lines_lose_their_query_string_whatever_the_logging_config():
     import logging
 

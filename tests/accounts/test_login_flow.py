@@ -12,7 +12,7 @@ import requests
 from django.contrib.auth.models import User
 
 from accounts.models import OIDCIdentity
-from accounts.views import STATES_KEY
+from accounts.oidc.login_states import STATES_KEY
 from tests.stack import redis_dump, sign_in_at_provider, stored_token_records
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -42,6 +42,7 @@ def session_record(redis_client, client):
 def test_login_request_carries_pkce_state_nonce_and_consent(oidc_settings, provider):
     from django.test import Client
 
+    oidc_settings.OIDC_USE_PAR = "never"  # the parameters in the browser's URL, to read them
     location = start_login(Client())
     parts = urlsplit(location)
     params = {k: v[0] for k, v in parse_qs(parts.query).items()}
@@ -139,8 +140,8 @@ def test_callback_without_code_is_refused(client, oidc_settings):
 
 
 def test_provider_error_is_shown_with_its_message(client, oidc_settings):
-    authorize = start_login(client)
-    state = parse_qs(urlsplit(authorize).query)["state"][0]
+    start_login(client)
+    (state,) = client.session[STATES_KEY]
     response = client.get(
         "/auth/callback/",
         {"error": "access_denied", "error_description": "End-User aborted", "state": state},
@@ -180,7 +181,7 @@ def test_wrong_rfc9207_iss_is_refused(client, oidc_settings):
 
 def test_id_token_failing_validation_is_a_400(client, oidc_settings):
     authorize = start_login(client)
-    state = parse_qs(urlsplit(authorize).query)["state"][0]
+    (state,) = client.session[STATES_KEY]
     session = client.session
     session["oidc_states"][state]["nonce"] = "not-the-nonce-that-was-sent"
     session.save()

@@ -1,10 +1,12 @@
 """What a developer extending the project writes, as docs/extending.md shows it: a backend that
-maps claims, a page and an API view protected by the app's login, and views that call an API
-with the user's token. The tests use it as their URLconf."""
+maps claims, a page and an API view protected by the app's login, pages that need a stronger or
+a recent login (step-up), and views that call an API with the user's token. The tests use it as
+their URLconf."""
 
 import jwt
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.urls import path
+from django.utils.html import format_html
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -57,6 +59,34 @@ def token_subject(request, token, greeting="hello"):
     return JsonResponse({greeting: claims["sub"]})
 
 
+# The local provider's second level (dev/provider); with Auth0 this would be its multi-factor
+# policy, "http://schemas.openid.net/pape/policies/2007/06/multi-factor".
+TWO_FACTORS = "urn:dev:loa:2"
+
+
+@login_required(acr=TWO_FACTORS)
+def payouts(request):
+    """A page only a two-factor login may see: a session that began with less is sent through
+    the provider again, and comes back here."""
+    user = get_logged_in_user(request)
+    assert user is not None
+    return HttpResponse(
+        format_html(
+            '<!doctype html><title>Payouts</title><h1 data-testid="payouts">Payouts</h1>'
+            '<p data-testid="acr">{}</p>',
+            user.acr,
+        )
+    )
+
+
+@login_required(max_age=300)
+def change_email(request):
+    """Needs a login at most five minutes old."""
+    user = get_logged_in_user(request)
+    assert user is not None
+    return JsonResponse({"auth_time": user.auth_time})
+
+
 @login_required
 def whoami(request):
     user = get_logged_in_user(request)
@@ -79,6 +109,8 @@ urlpatterns = [
     path("token-subject/", token_subject),
     path("token-subject/<str:greeting>/", token_subject),
     path("whoami/", whoami),
+    path("payouts/", payouts),
+    path("change-email/", change_email),
     path("api/profile/", Profile.as_view()),
     *site_urlpatterns,
 ]

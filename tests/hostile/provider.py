@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote_plus, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -65,6 +65,13 @@ def _b64(data: bytes) -> str:
 
 def _b64json(value: dict[str, Any]) -> str:
     return _b64(json.dumps(value, separators=(",", ":")).encode())
+
+
+def _thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638, written out again here so the site's own function is not what checks it."""
+    members = {"RSA": ("e", "kty", "n"), "EC": ("crv", "kty", "x", "y")}[jwk["kty"]]
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"))
+    return _b64(hashlib.sha256(canonical.encode()).digest())
 
 
 class Key:
@@ -107,6 +114,14 @@ class HostileProvider:
     to the next token minted: ``next_id_token`` and ``next_token_response``. What the site did
     is in ``hits`` (requests by path), ``grants`` (token requests by grant type),
     ``refresh_tokens_presented`` and ``revoked``.
+
+    Modern OAuth, all off by default: ``offer_par`` (RFC 9126 at ``/par``; ``par_answer`` and
+    ``stall_par`` make it misbehave; ``pushed`` holds each pushed form), ``client_jwks``
+    (private_key_jwt becomes the only client authentication it accepts; ``refuse_client``
+    refuses every one; ``client_auth_seen`` says what came), and DPoP (RFC 9449): proofs are
+    checked and bind the tokens unless ``bind_dpop`` is off; ``dpop_nonce`` demands that nonce
+    in every proof, ``dpop_nonce_loop`` challenges every proof with a new one; ``dpop_proofs``
+    holds each proof's claims and key thumbprint.
     """
 
     def __init__(self, site_url: str = "http://testserver") -> None:
@@ -160,6 +175,20 @@ class HostileProvider:
             self._token_response_changes: list[tuple[dict[str, Any], tuple[str, ...]]] = []
             self._codes: dict[str, dict[str, Any]] = {}
             self._refresh_tokens: dict[str, dict[str, Any]] = {}
+            self.offer_par = False
+            self.par_answer: tuple[int, dict[str, Any] | bytes] | None = None
+            self.stall_par = 0.0
+            self.pushed: list[list[tuple[str, str]]] = []
+            self._pushed_requests: dict[str, dict[str, str]] = {}
+            self.client_jwks: dict[str, Any] | None = None
+            self.refuse_client = False
+            self.client_auth_seen: list[dict[str, Any]] = []
+            self._assertion_jtis: set[str] = set()
+            self.bind_dpop = True
+            self.dpop_nonce: str | None = None
+            self.dpop_nonce_loop = False
+            self.dpop_proofs: list[dict[str, Any]] = []
+            self._proof: dict[str, Any] | None = None  # the current token request's
 
     # --- what a test asks of it --------------------------------------------------------------
 
@@ -287,9 +316,12 @@ class HostileProvider:
             "exp": now + 300,
             "jti": uuid.uuid4().hex,
         }
+        proof = self._proof
+        if proof is not None:
+            access["cnf"] = {"jkt": proof["jkt"]}  # RFC 9449 section 6
         body: dict[str, Any] = {
             "access_token": self.sign(access, Forgery()),
-            "token_type": "Bearer",
+            "token_type": "DPoP" if proof is not None else "Bearer",
             "expires_in": 300,
             "id_token": self._id_token(grant, nonce),
             "scope": grant["scope"],
@@ -307,9 +339,16 @@ class HostileProvider:
     # --- endpoints ----------------------------------------------------------------------------
 
     def answer(
-        self, method: str, path: str, query: dict[str, str], form: dict[str, str], headers: Any
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        form: dict[str, str],
+        headers: Any,
+        pairs: list[tuple[str, str]] | None = None,
     ) -> tuple[int, dict[str, str], dict[str, Any] | bytes]:
         routes = {
+            ("POST", "/par"): lambda: self._push(form, pairs or [], headers),
             ("GET", "/.well-known/openid-configuration"): self._discovery,
             ("GET", "/.well-known/oauth-authorization-server"): self._oauth_metadata,
             ("GET", "/jwks"): lambda: self.jwks_document or {"keys": [k.jwk() for k in self.keys]},
@@ -328,6 +367,8 @@ class HostileProvider:
             stall = 0.0
             if (method, path) == ("POST", "/token") and form.get("grant_type") == "refresh_token":
                 stall, self.stall_next_refresh = self.stall_next_refresh, 0.0
+            if (method, path) == ("POST", "/par"):
+                stall = self.stall_par
         # Acted on (a rotated refresh token is spent), and only then slow to say so.
         time.sleep(stall)
         return result if isinstance(result, tuple) else (200, {}, result)
@@ -348,6 +389,11 @@ class HostileProvider:
             "backchannel_logout_supported": True,
             "backchannel_logout_session_supported": True,
             "authorization_response_iss_parameter_supported": True,
+            **(
+                {"pushed_authorization_request_endpoint": f"{self.issuer}/par"}
+                if self.offer_par
+                else {}
+            ),
             **self.discovery_changes,
         }
         return {k: v for k, v in document.items() if v is not None}
@@ -365,6 +411,11 @@ class HostileProvider:
         return {k: v for k, v in document.items() if v is not None}
 
     def _authorize(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        if "request_uri" in query:
+            pushed = self._pushed_requests.pop(query["request_uri"], None)  # used once
+            if pushed is None or query.get("client_id") != pushed.get("client_id"):
+                return 400, {}, b"unknown or used request_uri"
+            query = pushed
         if query.get("client_id") != self.client_id or query.get("redirect_uri") != (
             self.redirect_uri
         ):
@@ -392,8 +443,22 @@ class HostileProvider:
         present = {k: v for k, v in params.items() if v is not None}
         return 302, {"Location": f"{self.redirect_uri}?{urlencode(present)}"}, b""
 
-    def _client_authenticated(self, headers: Any) -> bool:
+    def _client_authenticated(self, headers: Any, form: dict[str, str], endpoint: str) -> bool:
+        if self.refuse_client:
+            return False
+        if "client_assertion" in form:
+            return self._assertion_valid(form, endpoint)
+        if "client_secret" in form:  # client_secret_post
+            self.client_auth_seen.append({"method": "client_secret_post"})
+            return (
+                self.client_jwks is None  # with keys registered, only an assertion will do
+                and form.get("client_id") == self.client_id
+                and hmac.compare_digest(form["client_secret"], self.client_secret)
+            )
         # client_secret_basic (RFC 6749 2.3.1): id and secret form-encoded, then base64.
+        self.client_auth_seen.append({"method": "client_secret_basic"})
+        if self.client_jwks is not None:
+            return False
         scheme, _, value = (headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "basic":
             return False
@@ -405,20 +470,105 @@ class HostileProvider:
             unquote_plus(secret), self.client_secret
         )
 
+    def _assertion_valid(self, form: dict[str, str], endpoint: str) -> bool:
+        """private_key_jwt (RFC 7523): signed by a registered key, for this provider, fresh."""
+        assertion = form.get("client_assertion", "")
+        seen: dict[str, Any] = {"method": "private_key_jwt"}
+        self.client_auth_seen.append(seen)
+        if self.client_jwks is None or form.get("client_assertion_type") != (
+            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+        ):
+            return False
+        try:
+            header = jwt.get_unverified_header(assertion)
+            jwk = next(k for k in self.client_jwks["keys"] if k["kid"] == header.get("kid"))
+            claims = jwt.decode(
+                assertion,
+                jwt.PyJWK(jwk).key,
+                algorithms=["RS256", "PS256", "ES256"],
+                audience=[self.issuer, f"{self.issuer}{endpoint}"],
+                options={"require": ["iss", "sub", "aud", "exp", "jti"]},
+            )
+        except (StopIteration, jwt.InvalidTokenError):
+            return False
+        seen.update(aud=claims["aud"], kid=header["kid"], lifetime=claims["exp"] - claims["iat"])
+        if claims["jti"] in self._assertion_jtis:
+            return False  # a replayed assertion
+        self._assertion_jtis.add(claims["jti"])
+        return bool(claims["iss"] == claims["sub"] == self.client_id)
+
+    def _dpop_proof(self, headers: Any) -> tuple[dict[str, Any] | None, str | None]:
+        """The checked proof (claims and key thumbprint), or an error: ``use_dpop_nonce`` asks
+        for a new nonce (RFC 9449 section 8), ``invalid_dpop_proof`` refuses it."""
+        proof = headers.get("DPoP")
+        if proof is None:
+            return None, None
+        try:
+            header = jwt.get_unverified_header(proof)
+            claims = jwt.decode(
+                proof,
+                jwt.PyJWK(header["jwk"]).key,
+                algorithms=["ES256", "RS256", "PS256"],
+                options={"verify_aud": False},
+            )
+        except (KeyError, jwt.InvalidTokenError, jwt.PyJWKError):
+            return None, "invalid_dpop_proof"
+        thumbprint = _thumbprint(header["jwk"])
+        self.dpop_proofs.append({**claims, "jkt": thumbprint, "typ": header.get("typ")})
+        if (
+            header.get("typ") != "dpop+jwt"
+            or claims.get("htm") != "POST"
+            or claims.get("htu") != f"{self.issuer}/token"
+        ):
+            return None, "invalid_dpop_proof"
+        if self.dpop_nonce_loop or (
+            self.dpop_nonce is not None and claims.get("nonce") != self.dpop_nonce
+        ):
+            return None, "use_dpop_nonce"
+        return {**claims, "jkt": thumbprint}, None
+
     def _token(
         self, form: dict[str, str], headers: Any
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         grant_type = form.get("grant_type", "")
         self.grants[grant_type] += 1
-        if not self._client_authenticated(headers):
+        if not self._client_authenticated(headers, form, "/token"):
             return 401, {"WWW-Authenticate": 'Basic realm="token"'}, {"error": "invalid_client"}
+        proof, proof_error = self._dpop_proof(headers)
+        nonce_header: dict[str, str] = {}
+        if self.dpop_nonce_loop:
+            nonce_header = {"DPoP-Nonce": f"nonce-{uuid.uuid4().hex[:12]}"}
+        elif self.dpop_nonce is not None:
+            nonce_header = {"DPoP-Nonce": self.dpop_nonce}
+        if proof_error is not None:
+            return 400, nonce_header, {"error": proof_error}
+        self._proof = proof if self.bind_dpop else None
         if grant_type == "authorization_code":
             body = self._exchange_code(form)
         elif grant_type == "refresh_token":
             body = self._refresh(form)
         else:
             body = {"error": "unsupported_grant_type"}
-        return 400 if "error" in body else 200, {"Cache-Control": "no-store"}, body
+        status = 400 if "error" in body else 200
+        return status, {"Cache-Control": "no-store", **nonce_header}, body
+
+    def _push(
+        self, form: dict[str, str], pairs: list[tuple[str, str]], headers: Any
+    ) -> tuple[int, dict[str, str], dict[str, Any] | bytes]:
+        """RFC 9126: keep the parameters, hand back a reference to them."""
+        self.pushed.append(pairs)
+        if self.par_answer is not None:
+            return self.par_answer[0], {}, self.par_answer[1]
+        if not self._client_authenticated(headers, form, "/par"):
+            return 401, {}, {"error": "invalid_client"}
+        request_uri = f"urn:ietf:params:oauth:request_uri:{secrets.token_urlsafe(16)}"
+        self._pushed_requests[request_uri] = {
+            name: value
+            for name, value in pairs
+            if name not in ("client_secret", "client_assertion", "client_assertion_type")
+        }
+        self._pushed_requests[request_uri].setdefault("client_id", self.client_id)
+        return 201, {"Cache-Control": "no-store"}, {"request_uri": request_uri, "expires_in": 60}
 
     def _exchange_code(self, form: dict[str, str]) -> dict[str, Any]:
         entry = self._codes.pop(form.get("code", ""), None)  # a code works once
@@ -454,7 +604,7 @@ class HostileProvider:
         return answer
 
     def _revoke(self, form: dict[str, str], headers: Any) -> tuple[int, dict[str, str], bytes]:
-        if not self._client_authenticated(headers):
+        if not self._client_authenticated(headers, form, "/revoke"):
             return 401, {}, b""
         if self.revocation_status != 200:
             return self.revocation_status, {"Retry-After": "5"}, b""
@@ -479,20 +629,27 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         form: dict[str, str] = {}
+        pairs: list[tuple[str, str]] = []
         if method == "POST":
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode()
             form = {k: v[0] for k, v in parse_qs(body).items()}
+            pairs = parse_qsl(body, keep_blank_values=True)
         provider: HostileProvider = self.server.provider  # type: ignore[attr-defined]
-        status, headers, payload = provider.answer(method, url.path, query, form, self.headers)
+        status, headers, payload = provider.answer(
+            method, url.path, query, form, self.headers, pairs
+        )
         if isinstance(payload, dict):
             data = json.dumps(payload).encode()
             headers = {"Content-Type": "application/json", **headers}
         else:
             data = payload
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the site stopped waiting (a timeout test): nobody is left to answer

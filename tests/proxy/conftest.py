@@ -6,6 +6,7 @@ import requests
 from django.test import Client
 
 from proxy.forwarding import forget_pool
+from proxy.retries import forget_nonces
 from tests.proxy.servers import EchoServer, SampleAPI
 from tests.stack import Provider, Site, free_port, sign_in_at_provider
 
@@ -52,8 +53,10 @@ def proxy_settings(oidc_settings, echo, sample_api):
     """The in-process site, pointed at the real provider and the real upstreams."""
     oidc_settings.PROXY_UPSTREAMS = upstreams_for(echo.url, sample_api.url, sample_api.live_url)
     forget_pool()
+    forget_nonces()
     yield oidc_settings
     forget_pool()
+    forget_nonces()
 
 
 @pytest.fixture(scope="session")

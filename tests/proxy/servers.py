@@ -3,6 +3,7 @@ records exactly what reached it and answers as each test asks."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -11,6 +12,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -22,7 +24,7 @@ class SampleAPI:
     """``dev/sample_api`` under gunicorn (gthread, like production), trusting ``issuer``, and its
     WebSocket side (``dev.sample_api.live``) under uvicorn at ``live_url``."""
 
-    def __init__(self, issuer: str, audience: str = "http://127.0.0.1:8002") -> None:
+    def __init__(self, issuer: str, audience: str = "http://127.0.0.1:8002", **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.live_port = free_port()
@@ -32,6 +34,7 @@ class SampleAPI:
             **os.environ,
             "SAMPLE_API_ISSUER": issuer,
             "SAMPLE_API_AUDIENCE": audience,
+            **env,
         }
         self.process: Process | None = None
 
@@ -120,6 +123,24 @@ class Arrival:
         value = self.header("Authorization") or ""
         return value[7:] if value.startswith("Bearer ") else None
 
+    @property
+    def token(self) -> str | None:
+        """The access token, whether sent as a bearer token or a DPoP-bound one."""
+        scheme, _, token = (self.header("Authorization") or "").partition(" ")
+        return token if scheme in ("Bearer", "DPoP") and token else None
+
+    @property
+    def dpop_claims(self) -> dict[str, Any]:
+        """The claims of the DPoP proof that came (unverified: the tests verify it)."""
+        proof = self.header("DPoP")
+        if proof is None:
+            return {}
+        payload = proof.split(".")[1]
+        claims: dict[str, Any] = json.loads(
+            base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        )
+        return claims
+
 
 @dataclass
 class EchoState:
@@ -127,6 +148,9 @@ class EchoState:
     # Bearer tokens the echo server answers with 401, as an API would after a revocation.
     rejected_tokens: set[str] = field(default_factory=set)
     reject_all: bool = False
+    # The nonce ``/dpop-nonce`` wants in every DPoP proof (RFC 9449 §9).
+    dpop_nonce: str = "nonce-1"
+    nonces_given: int = 0
     # Set when an endless answer could not be written any more: the proxy let go of it.
     endless_closed: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -179,12 +203,31 @@ class _EchoHandler(socketserver.StreamRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         path = parts.path
         state = self.server.state
-        if state.reject_all or (arrival.bearer and arrival.bearer in state.rejected_tokens):
+        if state.reject_all or (arrival.token and arrival.token in state.rejected_tokens):
+            scheme = "DPoP" if arrival.header("DPoP") else "Bearer"
             return self._send(
                 401,
                 {"error": "invalid_token"},
-                [("WWW-Authenticate", 'Bearer error="invalid_token"')],
+                [("WWW-Authenticate", f'{scheme} error="invalid_token"')],
             )
+        if path.endswith("/dpop-nonce") and arrival.dpop_claims.get("nonce") != state.dpop_nonce:
+            return self._send(
+                401,
+                {"error": "use_dpop_nonce"},
+                [
+                    ("WWW-Authenticate", 'DPoP error="use_dpop_nonce"'),
+                    ("DPoP-Nonce", state.dpop_nonce),
+                ],
+            )
+        if path.endswith("/dpop-nonce-loop"):
+            with state.lock:
+                state.nonces_given += 1
+                nonce = f"loop-{state.nonces_given}"
+            challenge = [("WWW-Authenticate", 'DPoP error="use_dpop_nonce"'), ("DPoP-Nonce", nonce)]
+            return self._send(401, {"error": "use_dpop_nonce"}, challenge)
+        if path.endswith("/dpop-refused"):
+            challenge = [("WWW-Authenticate", 'DPoP error="invalid_dpop_proof"')]
+            return self._send(401, {"error": "invalid_dpop_proof"}, challenge)
         if path.endswith("/slow"):
             time.sleep(float(query.get("seconds", "1")))
         if path.endswith("/drop"):
@@ -272,8 +315,11 @@ class EchoServer:
     ``/drop`` (closes without answering), ``/status?code=``, ``/headers?h=Name:value``,
     ``/untyped`` (a body with no Content-Type), ``/unauthorized?challenge=`` (a 401 with those
     ``WWW-Authenticate`` values),
-    ``/redirect``, ``/endless``, ``/events?count=&interval=`` (server-sent events); anything
-    else answers 200."""
+    ``/redirect``, ``/endless``, ``/events?count=&interval=`` (server-sent events),
+    ``/dpop-nonce`` (401 ``use_dpop_nonce`` until a proof carries ``state.dpop_nonce``),
+    ``/dpop-nonce-loop`` (a new nonce challenge every time), ``/dpop-refused`` (401
+    ``invalid_dpop_proof``); anything else answers 200. A rejected token's challenge is in the
+    scheme it came with."""
 
     def __init__(self) -> None:
         self.state = EchoState()
@@ -297,6 +343,8 @@ class EchoServer:
             self.state.arrivals.clear()
             self.state.rejected_tokens.clear()
             self.state.reject_all = False
+            self.state.dpop_nonce = "nonce-1"
+            self.state.nonces_given = 0
             self.state.endless_closed.clear()
 
     @property

@@ -32,6 +32,20 @@ def test_which_401s_say_the_token_is_bad(values, rejected):
     assert token_rejected(values) is rejected
 
 
+@pytest.mark.parametrize(
+    ("values", "rejected"),
+    [
+        (['DPoP error="invalid_token"'], True),
+        (['DPoP algs="ES256"'], True),  # no error: the token was not accepted
+        (['DPoP error="use_dpop_nonce"'], False),
+        (['DPoP error="invalid_dpop_proof"'], False),
+        (['Bearer error="invalid_token"'], False),  # not the scheme the token went with
+    ],
+)
+def test_a_dpop_token_is_judged_by_dpop_challenges(values, rejected):
+    assert token_rejected(values, "dpop") is rejected
+
+
 def test_challenges_are_read_with_their_parameters():
     assert parse_challenges(['Bearer realm="a, b", error="invalid_token", scope="x"']) == [
         Challenge("bearer", {"realm": "a, b", "error": "invalid_token", "scope": "x"})

@@ -74,3 +74,40 @@ def test_w003_websockets_without_a_site_url(settings):
     messages = checks.check_upstreams(None)
     assert ids(messages) == {"proxy.W003"}
     assert "SITE_URL" in messages[0].msg
+
+
+def pem_key():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return (
+        ec.generate_private_key(ec.SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+
+
+def test_e008_a_dpop_upstream_needs_a_dpop_key(settings):
+    settings.PROXY_UPSTREAMS = {"api": {"url": "http://127.0.0.1:8002", "dpop": True}}
+    settings.OIDC_USE_DPOP = True
+    settings.OIDC_DPOP_KEYS = ""
+    messages = checks.check_upstreams(None)
+    assert ids(messages) == {"proxy.E008"}
+    assert "OIDC_DPOP_KEYS" in messages[0].msg
+    settings.OIDC_DPOP_KEYS = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----"
+    assert ids(checks.check_upstreams(None)) == {"proxy.E008"}
+    settings.OIDC_DPOP_KEYS = pem_key()
+    assert checks.check_upstreams(None) == []
+
+
+def test_w008_a_dpop_upstream_without_dpop_bound_tokens(settings):
+    settings.PROXY_UPSTREAMS = {"api": {"url": "http://127.0.0.1:8002", "dpop": True}}
+    settings.OIDC_DPOP_KEYS = pem_key()
+    settings.OIDC_USE_DPOP = False
+    messages = checks.check_upstreams(None)
+    assert ids(messages) == {"proxy.W008"}
+    assert "OIDC_USE_DPOP" in messages[0].msg

@@ -5,6 +5,7 @@ import pytest
 from proxy.headers import (
     browser_response_headers,
     connection_tokens,
+    credential_headers,
     private_cache_control,
     upstream_request_headers,
 )
@@ -45,6 +46,7 @@ def forwarded(extra_environ, token="tok"):  # noqa: S107
         ("HTTP_UPGRADE", "websocket"),
         ("HTTP_EXPECT", "100-continue"),
         ("HTTP_FORWARDED", "for=1.2.3.4;host=evil.test"),
+        ("HTTP_DPOP", "a.proof.of-the-browsers"),
         ("CONTENT_LENGTH", "12"),
     ],
 )
@@ -109,6 +111,21 @@ def test_forwarded_for_is_appended_proto_and_host_are_set():
     assert forwarded({})["X-Forwarded-For"] == "203.0.113.7"
 
 
+def test_a_dpop_upstream_gets_the_token_as_dpop_and_this_sites_proof_only():
+    environ = {"HTTP_DPOP": "the.browsers.proof", "HTTP_AUTHORIZATION": "DPoP theirs"}
+    headers = upstream_request_headers(
+        environ,
+        csrf_header="X-CSRF",
+        bearer_token="tok",
+        forwarded_host="h",
+        forwarded_proto="https",
+        dpop_proof="our.proof.sig",
+    )
+    assert headers["Authorization"] == "DPoP tok"
+    assert headers["DPoP"] == "our.proof.sig"
+    assert credential_headers("tok", None) == {"Authorization": "Bearer tok"}
+
+
 def test_no_token_no_authorization():
     assert "Authorization" not in forwarded({"HTTP_AUTHORIZATION": "Bearer x"}, token=None)
 
@@ -133,6 +150,7 @@ def upstream_answer(*pairs, forward_set_cookie=False):
         "Transfer-Encoding",
         "Upgrade",
         "Set-Cookie",
+        "DPoP-Nonce",
     ],
 )
 def test_response_headers_never_forwarded(name):

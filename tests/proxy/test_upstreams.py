@@ -70,11 +70,26 @@ def test_every_field_is_read():
         ("x", {"url": "https://x.test", "max_body_bytes": 1.5}, "max_body_bytes"),
         ("x", {"url": "https://x.test", "audience": ""}, "audience"),
         ("x", {"url": "https://x.test", "timeout": 3}, "unknown fields"),
+        ("x", {"url": "https://x.test", "dpop": "true"}, "dpop must be true or false"),
+        ("x", {"url": "https://x.test", "dpop": 1}, "dpop must be true or false"),
+        ("x", {"url": "https://x.test", "dpop": True, "auth": "none"}, "dpop needs a token"),
     ],
 )
 def test_malformed_entries_are_refused_with_the_field_named(name, entry, complaint):
     with pytest.raises(UpstreamConfigError, match=complaint):
         parse_upstream(name, entry)
+
+
+def test_dpop_is_off_unless_asked_for():
+    assert parse_upstream("notes", "https://x.test").dpop is False
+    assert parse_upstream("notes", {"url": "https://x.test", "dpop": True}).dpop is True
+
+
+def test_a_malformed_entry_is_a_configuration_error():
+    from django.core.exceptions import ImproperlyConfigured
+
+    with pytest.raises(ImproperlyConfigured, match="dpop"):
+        parse_upstream("x", {"url": "https://x.test", "dpop": "yes"})
 
 
 def test_lookups_follow_the_setting(settings):

@@ -245,7 +245,8 @@ def test_sample_api_refuses_a_call_without_a_token(sample_api):
 
     response = requests.get(sample_api.url + "/whoami", timeout=5)
     assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+    challenge = response.headers["WWW-Authenticate"]
+    assert challenge == 'Bearer realm="api", DPoP algs="RS256 PS256 ES256"'
 
 
 def test_session_cookie_is_not_forwarded_but_other_headers_are(alice, echo):

@@ -145,11 +145,11 @@ def test_cognito_revokes_at_its_documented_endpoint_when_discovery_lists_none(
     class Answer:
         status_code = 200
 
-    def fake_post(url, data, *, auth=None):
-        calls.append((url, data))
+    def fake_post(url, data, *, auth=None, headers=None, timeout=None):
+        calls.append((url, dict(data)))
         return Answer()
 
-    monkeypatch.setattr(revocation, "provider_post_form", fake_post)
+    monkeypatch.setattr("accounts.oidc.client_auth.provider_post_form", fake_post)
     assert revocation.revoke_refresh_token("r") is True
     assert calls == [
         (

@@ -86,7 +86,9 @@ def test_a_failing_provider_is_unavailable_not_a_refusal(grant, status, body, me
         (REFRESH, {**GOOD, "access_token": 42}, "lacks access_token"),
         (LOGIN, without("id_token"), "lacks id_token"),
         (LOGIN, {**GOOD, "id_token": None}, "lacks id_token"),
+        # A DPoP-bound token when no proof was sent: nothing here could use it.
         (LOGIN, {**GOOD, "token_type": "DPoP"}, "token type"),
+        (REFRESH, {**GOOD, "token_type": "dpop"}, "token type"),
         (REFRESH, {**GOOD, "token_type": "mac"}, "token type"),
         (LOGIN, without("token_type"), "token type"),
     ],
@@ -95,6 +97,21 @@ def test_an_unusable_success_is_malformed(grant, body, message):
     with pytest.raises(MalformedTokenAnswer) as malformed:
         checked_token_answer(answer(200, body), URL, **grant)
     assert message in malformed.value.message
+
+
+@pytest.mark.parametrize("grant", [LOGIN, REFRESH])
+@pytest.mark.parametrize("token_type", ["DPoP", "dpop", "DPOP"])
+def test_a_dpop_token_is_usable_when_a_proof_was_sent(grant, token_type):
+    body = {**GOOD, "token_type": token_type}
+    assert checked_token_answer(answer(200, body), URL, **grant, proof_sent=True) == body
+
+
+@pytest.mark.parametrize("grant", [LOGIN, REFRESH])
+def test_other_token_types_stay_unusable_when_a_proof_was_sent(grant):
+    with pytest.raises(MalformedTokenAnswer):
+        checked_token_answer(
+            answer(200, {**GOOD, "token_type": "mac"}), URL, **grant, proof_sent=True
+        )
 
 
 @pytest.mark.parametrize("body", [without("id_token"), without("token_type")])
@@ -107,11 +124,11 @@ def exchange(monkeypatch):
     """OIDCBackend.exchange_code against a token endpoint that answers ``answers``."""
     answers: list[tuple[int, object]] = []
 
-    def post(url, data, *, auth=None):
-        assert data["grant_type"] == "authorization_code"
+    def post(url, data, *, auth=None, headers=None, timeout=None):
+        assert dict(data)["grant_type"] == "authorization_code"
         return answer(*answers.pop(0))
 
-    monkeypatch.setattr("accounts.oidc.backend.provider_post_form", post)
+    monkeypatch.setattr("accounts.oidc.client_auth.provider_post_form", post)
 
     def run(status, body):
         answers.append((status, body))

@@ -10,7 +10,9 @@ ISSUER = "https://issuer.test"
 
 
 class KeyServer:
-    """Publishes a JWKS at /jwks and counts how often it was fetched."""
+    """Publishes a JWKS at /jwks and counts how often it was fetched; as an issuer (``issuer``),
+    its discovery document names that key set, so a server of its own (the sample API) can
+    trust tokens a test signs."""
 
     def __init__(self, *keys):
         self.keys = list(keys)
@@ -19,8 +21,12 @@ class KeyServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                outer.fetches += 1
-                body = json.dumps({"keys": [k.public_jwk for k in outer.keys]}).encode()
+                if self.path == "/.well-known/openid-configuration":
+                    document = {"issuer": outer.issuer, "jwks_uri": outer.jwks_uri}
+                    body = json.dumps(document).encode()
+                else:
+                    outer.fetches += 1
+                    body = json.dumps({"keys": [k.public_jwk for k in outer.keys]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -31,7 +37,8 @@ class KeyServer:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.jwks_uri = f"http://127.0.0.1:{self.server.server_address[1]}/jwks"
+        self.issuer = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.jwks_uri = f"{self.issuer}/jwks"
         threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         ).start()

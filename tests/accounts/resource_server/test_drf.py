@@ -62,7 +62,7 @@ def test_a_token_with_the_scopes_passes(notes, key):
 def test_no_token_is_401_with_a_bare_challenge(notes):
     answer = call(notes)
     assert answer.status_code == 401
-    assert answer["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert answer["WWW-Authenticate"] == 'Bearer realm="api", DPoP algs="RS256 PS256 ES256"'
 
 
 def test_a_bad_token_is_401_invalid_token(notes, key):

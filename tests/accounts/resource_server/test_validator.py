@@ -251,7 +251,7 @@ def test_decorator_lets_a_good_token_through(notes_view, key):
 def test_decorator_without_token_is_401_with_a_bare_challenge(notes_view):
     response = notes_view(RequestFactory().get("/"))
     assert response.status_code == 401
-    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", DPoP algs="RS256 PS256 ES256"'
 
 
 def test_decorator_with_a_bad_token_is_401_invalid_token(notes_view, key):
@@ -311,7 +311,7 @@ def test_drf_authentication_class(validator, key):
     factory = APIRequestFactory()
     missing = view(factory.get("/"))
     assert missing.status_code == 401
-    assert missing["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert missing["WWW-Authenticate"] == 'Bearer realm="api", DPoP algs="RS256 PS256 ES256"'
     bad = view(factory.get("/", HTTP_AUTHORIZATION="Bearer not.a.jwt"))
     assert bad.status_code == 401
     good = view(factory.get("/", HTTP_AUTHORIZATION=f"Bearer {key.sign(access_claims())}"))

@@ -21,7 +21,7 @@ class FakeTokenEndpoint:
     def answer(self, status, body):
         self.answers.append((status, body))
 
-    def __call__(self, url, data, *, auth=None, timeout=None):
+    def __call__(self, url, data, *, auth=None, headers=None, timeout=None):
         assert url == TOKEN_ENDPOINT
         self.requests.append(dict(data))
         status, body = self.answers.pop(0)
@@ -42,7 +42,7 @@ def endpoint(monkeypatch, settings, published):
     )
     monkeypatch.setattr("accounts.tokens.refresh_grant.provider_metadata", lambda: metadata)
     fake = FakeTokenEndpoint()
-    monkeypatch.setattr("accounts.tokens.refresh_grant.provider_post_form", fake)
+    monkeypatch.setattr("accounts.oidc.client_auth.provider_post_form", fake)
     return fake
 
 

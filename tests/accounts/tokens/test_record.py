@@ -85,7 +85,7 @@ def test_an_answer_without_expiry_leaves_an_opaque_access_token_without_one():
 
 def test_a_token_for_another_api_is_added_beside_the_others():
     old = old_record()
-    answer = {"access_token": "api3-token", "expires_in": 60}
+    answer = {"access_token": "api3-token", "expires_in": 60, "token_type": "DPoP"}
     renewed = old.with_audience_token("https://api3.test read", answer, claims=None, now=NOW)
     assert renewed.audience_tokens == {
         **OTHER_API,
@@ -93,6 +93,7 @@ def test_a_token_for_another_api_is_added_beside_the_others():
             "access_token": "api3-token",
             "expires_at": NOW + 60,
             "obtained_at": NOW,
+            "token_type": "DPoP",
         },
     }
     assert renewed.audience_token("https://api3.test read", now=NOW) == "api3-token"
@@ -108,7 +109,12 @@ def test_a_token_for_another_api_replaces_the_one_held_and_takes_a_rotation_alon
         "https://api2.test", answer, claims=NEW_CLAIMS, now=NOW
     )
     assert renewed.audience_tokens == {
-        "https://api2.test": {"access_token": "api2-new", "expires_at": None, "obtained_at": NOW}
+        "https://api2.test": {
+            "access_token": "api2-new",
+            "expires_at": None,
+            "obtained_at": NOW,
+            "token_type": "Bearer",
+        }
     }
     assert (renewed.refresh_token, renewed.id_token, renewed.claims) == ("r2", "id2", NEW_CLAIMS)
 

@@ -1,0 +1,92 @@
+"""DPoP proofs as a client sends them (RFC 9449 sections 4 and 8-9), free of Django and of I/O.
+
+A proof is a JWT signed with the site's DPoP key, carrying the public key in its header, bound to
+one request (``htm`` method, ``htu`` URL without query or fragment), fresh (``iat``, a random
+``jti``), and, when it goes with an access token, to that token (``ath``). The token endpoint and
+the proxy build proofs here, so both send the same thing; what their shells add is only I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from urllib.parse import urlsplit, urlunsplit
+
+from accounts.protocol.signing_keys import SigningKey, b64url
+
+PROOF_TYPE = "dpop+jwt"
+# The error word both a token endpoint (400, JSON ``error``) and a resource server (401,
+# ``WWW-Authenticate: DPoP error=...``) use to say "sign again with this nonce".
+NONCE_ERROR = "use_dpop_nonce"
+# What our published JWKs add to the key material; a proof's header carries the key alone.
+_KEY_LABELS = frozenset({"kid", "alg", "use"})
+
+
+def proof(
+    key: SigningKey,
+    *,
+    method: str,
+    url: str,
+    now: float,
+    access_token: str | None = None,
+    nonce: str | None = None,
+) -> str:
+    """A DPoP proof for one request; a new ``jti`` every call, so no two proofs are alike."""
+    claims: dict[str, object] = {
+        "htm": method.upper(),
+        "htu": target_uri(url),
+        "iat": int(now),
+        "jti": secrets.token_urlsafe(24),
+    }
+    if access_token is not None:
+        claims["ath"] = access_token_hash(access_token)
+    if nonce is not None:
+        claims["nonce"] = nonce
+    # The header carries the public key itself and no kid: the receiver binds the token to this
+    # key's thumbprint (cnf.jkt), not to a name in a key set.
+    public = {name: value for name, value in key.public_jwk.items() if name not in _KEY_LABELS}
+    header = {"typ": PROOF_TYPE, "jwk": public}
+    return key.sign(claims, headers=header, with_kid=False)
+
+
+def access_token_hash(access_token: str) -> str:
+    """``ath``: base64url SHA-256 of the token's ASCII octets (RFC 9449 section 4.2)."""
+    return b64url(hashlib.sha256(access_token.encode("ascii")).digest())
+
+
+def target_uri(url: str) -> str:
+    """``htu``: the request URI without query and fragment (RFC 9449 section 4.2).
+
+    Scheme and host are lowercased, as RFC 3986 section 6.2.2.1 normalises them: a receiver
+    compares after the same normalisation (section 4.3, check 9).
+    """
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", "", ""))
+
+
+def nonce_to_retry_with(
+    *, status: int, error: str | None, nonce_header: str | None, sent_nonce: str | None
+) -> str | None:
+    """The nonce to sign again with, or ``None`` when the answer is not a nonce challenge.
+
+    A challenge is a 400 (token endpoint) or 401 (resource server) naming ``use_dpop_nonce``
+    with a ``DPoP-Nonce`` header. A nonce equal to the one just sent is not a new challenge: a
+    server that keeps asking for the nonce it was given is broken, and retrying would loop.
+    """
+    if status not in (400, 401) or error != NONCE_ERROR:
+        return None
+    nonce = usable_nonce(nonce_header)
+    if nonce is None or nonce == sent_nonce:
+        return None
+    return nonce
+
+
+def usable_nonce(nonce_header: str | None) -> str | None:
+    """A ``DPoP-Nonce`` header's nonce, or ``None`` when it holds none a proof could carry.
+
+    RFC 9449 section 8.1: nonce = 1*NQCHAR, %x21 / %x23-5B / %x5D-7E (no quote, no backslash).
+    """
+    nonce = (nonce_header or "").strip()
+    if not nonce or not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in nonce):
+        return None
+    return nonce

@@ -1,0 +1,118 @@
+"""proxy.retries: after an upstream's answer, hand it on or send once more; never a loop."""
+
+import pytest
+
+from proxy.exceptions import UpstreamNonceLoop, UpstreamNonceUnmet, UpstreamRefusedProof
+from proxy.retries import (
+    Attempt,
+    Retry,
+    first_attempt,
+    forget_nonces,
+    latest_nonce,
+    next_attempt,
+    note_nonce,
+)
+from proxy.upstreams import parse_upstream
+
+BEARER = parse_upstream("notes", "https://api.example.com")
+DPOP = parse_upstream("dpop", {"url": "https://dpop.example.com", "dpop": True})
+NONCE = ['DPoP error="use_dpop_nonce"']
+
+
+@pytest.fixture(autouse=True)
+def _no_nonces():
+    forget_nonces()
+    yield
+    forget_nonces()
+
+
+def decide(upstream, status, challenges, nonce=None, *, attempt=None, replayable=True):
+    return next_attempt(
+        upstream,
+        status,
+        challenges,
+        nonce,
+        attempt=attempt or Attempt(token="t"),
+        replayable=replayable,
+    )
+
+
+@pytest.mark.parametrize(
+    ("upstream", "status", "challenges", "expected"),
+    [
+        (BEARER, 200, [], None),
+        (BEARER, 401, ['Bearer error="invalid_token"'], Retry(renew_token=True, nonce=None)),
+        (BEARER, 401, ["Bearer"], Retry(renew_token=True, nonce=None)),
+        (BEARER, 401, ['DPoP error="invalid_token"'], None),  # not the scheme it was sent with
+        (BEARER, 401, NONCE, None),  # a bearer upstream's nonce challenge is its own business
+        (BEARER, 403, ['Bearer error="invalid_token"'], None),
+        (DPOP, 401, ['DPoP error="invalid_token"'], Retry(renew_token=True, nonce=None)),
+        (DPOP, 401, ['DPoP algs="ES256"'], Retry(renew_token=True, nonce=None)),
+        (DPOP, 401, ['Bearer error="invalid_token"'], None),
+        (DPOP, 401, ['DPoP error="insufficient_scope"'], None),
+        (DPOP, 401, [], None),
+    ],
+)
+def test_which_answers_are_retried(upstream, status, challenges, expected):
+    assert decide(upstream, status, challenges) == expected
+
+
+def test_a_nonce_challenge_is_retried_once_with_its_nonce():
+    retry = decide(DPOP, 401, NONCE, "n-1")
+    assert retry == Retry(renew_token=False, nonce="n-1")
+    after = Attempt(token="t").after(retry, "t")
+    assert (after.nonce, after.nonce_retried, after.renewed) == ("n-1", True, False)
+    with pytest.raises(UpstreamNonceLoop):
+        decide(DPOP, 401, NONCE, "n-2", attempt=after)
+
+
+@pytest.mark.parametrize("nonce", [None, "", "n-0", 'a"b'])
+def test_a_nonce_challenge_without_a_new_usable_nonce_is_a_loop_at_once(nonce):
+    with pytest.raises(UpstreamNonceLoop):
+        decide(DPOP, 401, NONCE, nonce, attempt=Attempt(token="t", nonce="n-0"))
+
+
+def test_a_nonce_challenge_to_a_streamed_body_cannot_be_met_now():
+    with pytest.raises(UpstreamNonceUnmet) as caught:
+        decide(DPOP, 401, NONCE, "n-1", replayable=False)
+    assert caught.value.status == 503
+    assert latest_nonce(DPOP) == "n-1"  # kept: sending the call again works
+
+
+def test_a_refused_proof_is_the_proxys_error():
+    with pytest.raises(UpstreamRefusedProof) as caught:
+        decide(DPOP, 401, ['DPoP error="invalid_dpop_proof"'])
+    assert caught.value.status == 502
+
+
+def test_the_token_is_renewed_once_and_each_retry_happens_once():
+    renewed = Attempt(token="t").after(Retry(renew_token=True, nonce=None), "t2")
+    assert (renewed.token, renewed.renewed) == ("t2", True)
+    assert decide(DPOP, 401, ['DPoP error="invalid_token"'], attempt=renewed) is None
+    # A nonce challenge after a renewal still gets its one retry: three sends at most.
+    assert decide(DPOP, 401, NONCE, "n-1", attempt=renewed) == Retry(False, "n-1")
+
+
+def test_a_renewal_carries_the_newest_nonce():
+    attempt = Attempt(token="t", nonce="n-1")
+    retry = decide(DPOP, 401, ['DPoP error="invalid_token"'], "n-2", attempt=attempt)
+    assert retry == Retry(renew_token=True, nonce="n-2")
+    assert decide(DPOP, 401, ['DPoP error="invalid_token"'], attempt=attempt).nonce == "n-1"
+
+
+def test_nothing_is_retried_without_a_token_or_a_replayable_body():
+    assert decide(DPOP, 401, NONCE, "n-1", attempt=Attempt(token=None)) is None
+    assert decide(BEARER, 401, ["Bearer"], replayable=False) is None
+
+
+def test_nonces_are_kept_per_upstream_origin_from_any_answer():
+    assert first_attempt(DPOP, "t").nonce is None
+    decide(DPOP, 200, [], "n-9")
+    assert first_attempt(DPOP, "t") == Attempt(token="t", nonce="n-9")
+    note_nonce(DPOP, "not usable\\")
+    assert latest_nonce(DPOP) == "n-9"
+    same_origin = parse_upstream("other", {"url": "https://dpop.example.com/v2", "dpop": True})
+    assert latest_nonce(same_origin) == "n-9"
+    decide(BEARER, 200, [], "n-1")
+    assert latest_nonce(BEARER) is None  # a bearer upstream's nonces are not ours to keep
+    assert first_attempt(BEARER, "t").nonce is None
