@@ -119,6 +119,7 @@ def test_the_users_sessions_are_listed_and_ended_across_slots(client, on_cluster
     user = User.objects.get()
     found = live.sessions_of(user.pk)
     assert len(found) == 2
+    assert len(live.all_sessions()) == 2  # the admin's list: a SCAN of every primary
     assert len({key_slot(f"{{{s.session_key}}}".encode()) for s in found}) == 2
     assert live.end_sessions_of(user.pk, reason="ended_by_user", keep=found[0].session_key) == 1
     assert [s.session_key for s in live.sessions_of(user.pk)] == [found[0].session_key]
