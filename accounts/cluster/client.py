@@ -1,7 +1,7 @@
 """django-redis on a Redis Cluster, and the redis-py clients built from the same cache entry.
 
-django-redis has no cluster client: its ``DefaultClient`` takes several ``LOCATION``\\ s for a
-primary and read replicas, and its ``mget``, ``delete`` and ``exists`` would be refused across
+django-redis has no cluster client: its ``DefaultClient`` reads several ``LOCATION`` entries as a
+primary and its read replicas, and its ``mget``, ``delete`` and ``exists`` would be refused across
 slots. ``ClusterClient`` is a ``DefaultClient`` whose connection is one ``RedisCluster`` per
 process, found from every URL in ``LOCATION`` (any node will do: the rest are discovered), and
 whose multi-key operations send one command when the keys share a slot, as a session's keys do

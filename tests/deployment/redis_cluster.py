@@ -11,7 +11,6 @@ import subprocess
 from pathlib import Path
 
 import redis
-from redis.cluster import RedisCluster
 from redis.crc import key_slot
 
 from tests.stack import RedisNode, free_port, wait_until
@@ -84,9 +83,6 @@ class TestCluster:
     def url(self) -> str:
         """``REDIS_URL`` for the site: two nodes (either is enough to find the rest)."""
         return ",".join(f"redis://127.0.0.1:{node.port}" for node in self.nodes[:2])
-
-    def client(self) -> RedisCluster:
-        return RedisCluster(host="127.0.0.1", port=self.live_nodes()[0].port, socket_timeout=2)
 
     # --- who is who ---------------------------------------------------------------------------
     def live_nodes(self) -> list[RedisNode]:
