@@ -40,7 +40,9 @@ logger = logging.getLogger(__name__)
 
 
 @contextmanager
-def _redis_errors_as_unavailable() -> Iterator[None]:
+def redis_errors_as_unavailable() -> Iterator[None]:
+    """A Redis failure as a 503 page, never a 500 nor an empty answer; for the store and for
+    the other values kept in the session cache (logins in progress)."""
     try:
         yield
     except (RedisError, ConnectionInterrupted, ConnectionError) as exc:
@@ -88,7 +90,7 @@ class SessionStore(CacheSessionStore):
                 return self._records[name]
         if self.session_key is None:
             return None
-        with _redis_errors_as_unavailable():
+        with redis_errors_as_unavailable():
             value = self._cache.get(self.record_key(name))
         self._records[name] = value
         return value
@@ -104,7 +106,7 @@ class SessionStore(CacheSessionStore):
         # Kept first: a cookie-age rule may follow this record (the activity record sets the
         # remaining lifetime), and the TTL below is that age.
         self._records[name] = value
-        with _redis_errors_as_unavailable():
+        with redis_errors_as_unavailable():
             self._cache.set(self.record_key(name), value, self.get_expiry_age())
             if replicate:
                 _wait_for_replicas()
@@ -117,7 +119,7 @@ class SessionStore(CacheSessionStore):
         """The shared value registered as ``name``, as fetched with the session; from its source
         when Redis held no usable copy (or nothing was fetched: no session loaded)."""
         if self._prefetched.get(name) is None:
-            with _redis_errors_as_unavailable():
+            with redis_errors_as_unavailable():
                 self._prefetched[name] = registry.prefetches()[name].load()
         return self._prefetched[name]
 
@@ -130,7 +132,7 @@ class SessionStore(CacheSessionStore):
         session_key = self.cache_key
         record_keys = {name: self.record_key(name) for name in registry.record_names()}
         prefetches = registry.prefetches()
-        with _redis_errors_as_unavailable():
+        with redis_errors_as_unavailable():
             found = self._cache.get_many(
                 [session_key, *record_keys.values(), *(p.cache_key for p in prefetches.values())]
             )
@@ -146,7 +148,7 @@ class SessionStore(CacheSessionStore):
             self._records = {}
             fresh: dict[str, Any] = {}
             if missing:
-                with _redis_errors_as_unavailable():
+                with redis_errors_as_unavailable():
                     for hook in registry.missing_hooks():
                         fresh.update(hook(missing))
             return fresh
@@ -154,7 +156,7 @@ class SessionStore(CacheSessionStore):
         return data  # type: ignore[no-any-return]
 
     def save(self, must_create: bool = False) -> None:
-        with _redis_errors_as_unavailable():
+        with redis_errors_as_unavailable():
             super().save(must_create=must_create)
             if not must_create:
                 # The records live exactly as long as the session they belong to.
@@ -164,7 +166,7 @@ class SessionStore(CacheSessionStore):
                         self._cache.touch(self.record_key(name), age)
 
     def exists(self, session_key: str) -> bool:
-        with _redis_errors_as_unavailable():
+        with redis_errors_as_unavailable():
             return super().exists(session_key)
 
     def get_session_cookie_age(self) -> int:
@@ -184,7 +186,7 @@ class SessionStore(CacheSessionStore):
             return
         names = registry.record_names()
         hooks = registry.delete_hooks()
-        with _redis_errors_as_unavailable():
+        with redis_errors_as_unavailable():
             # The hooks get the records as they were: this store's copy for its own session,
             # else (the old key in cycle_key, delete(key) on another store) what Redis holds.
             if key == self.session_key:
