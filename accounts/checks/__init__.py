@@ -26,6 +26,7 @@ from accounts.checks.configuration import (
     check_site_url,
 )
 from accounts.checks.policy import check_session_policy_advice
+from accounts.checks.redis_cluster import check_session_cache_on_a_cluster
 from accounts.checks.resource_server import check_resource_server, check_resource_server_dpop
 from accounts.checks.security import (
     _PUBLIC_SECRETS,
@@ -56,6 +57,7 @@ __all__ = [
     "check_resource_server",
     "check_resource_server_dpop",
     "check_secret_key",
+    "check_session_cache_on_a_cluster",
     "check_session_cache_serializer",
     "check_session_engine",
     "check_session_policy_advice",
