@@ -5,7 +5,7 @@ read only by ``config.settings``, and docs/configuration.md lists each with its 
 
 from __future__ import annotations
 
-from config.environment import env_bool, env_list, env_str
+from config.environment import env_bool, env_list, env_seconds, env_str
 
 OIDC_PROVIDER = env_str("OIDC_PROVIDER", "generic")
 OIDC_ISSUER = env_str("OIDC_ISSUER")
@@ -26,6 +26,8 @@ OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM")
 OIDC_STAFF_GROUPS = env_list("OIDC_STAFF_GROUPS")
 OIDC_SUPERUSER_GROUPS = env_list("OIDC_SUPERUSER_GROUPS")
 OIDC_PROVIDER_DISPLAY_NAME = env_str("OIDC_PROVIDER_DISPLAY_NAME")
+# Seconds a login may take at the provider before its callback is refused as expired.
+OIDC_LOGIN_TIMEOUT = env_seconds("OIDC_LOGIN_TIMEOUT", 900)
 # Modern OAuth (docs/configuration.md "Client authentication, PAR and DPoP"): PAR "auto" uses
 # the provider's pushed authorization endpoint when it has one; private_key_jwt and DPoP sign with
 # PEM keys from these variables (several for rotation, the first signs).

@@ -35,7 +35,11 @@ from accounts.checks.security import (
     check_secret_key,
     check_token_encryption_keys,
 )
-from accounts.checks.step_up import check_parallel_logins, check_step_up_parameters
+from accounts.checks.step_up import (
+    check_login_timeout,
+    check_step_up_parameters,
+    check_unread_login_settings,
+)
 
 __all__ = [
     "KNOWN_PROVIDERS",
@@ -43,10 +47,10 @@ __all__ = [
     "check_client_authentication",
     "check_cookie_flags",
     "check_dpop",
+    "check_login_timeout",
     "check_middleware_order",
     "check_mozilla_oidc_settings",
     "check_oidc_client",
-    "check_parallel_logins",
     "check_password_login_throttle",
     "check_public_secrets",
     "check_pushed_authorization",
@@ -62,4 +66,5 @@ __all__ = [
     "check_staff_groups",
     "check_step_up_parameters",
     "check_token_encryption_keys",
+    "check_unread_login_settings",
 ]

@@ -51,6 +51,10 @@ def _redis_errors_as_unavailable() -> Iterator[None]:
         ) from exc
 
 
+# For the other values kept in the session cache, apart from any session (logins in progress).
+redis_errors_as_unavailable = _redis_errors_as_unavailable
+
+
 class SessionStore(CacheSessionStore):
     _cache: BaseCache
 

@@ -178,3 +178,20 @@ def test_a_replayed_logout_token_is_refused_on_a_cluster(on_cluster):
     _refuse_replay("jti-on-the-cluster", time.time() + 60)
     with pytest.raises(InvalidLogoutToken):
         _refuse_replay("jti-on-the-cluster", time.time() + 60)
+
+
+def test_logins_in_progress_are_one_key_each_on_a_cluster(client, on_cluster, redis_commands):
+    from tests.accounts.test_parallel_logins import at_provider, start
+
+    redis_commands.clear()
+    notes, account = start(client, "/notes/"), start(client, "/account/")
+    # One SET each, nothing across slots; and no session to write.
+    handshake = {"HELLO", "CLIENT", "CLUSTER SLOTS", "COMMAND"}  # a new connection's
+    assert [c for c in redis_commands if c not in handshake] == ["SET", "SET"]
+    assert len(on_cluster.keys("incluster:1:login-state:*")) == 2
+
+    for callback, page in ((at_provider(account), "/account/"), (at_provider(notes), "/notes/")):
+        done = client.get(callback)
+        assert (done.status_code, done["Location"]) == (302, page)
+    assert on_cluster.keys("incluster:1:login-state:*") == []
+    assert session_info(client)["authenticated"] is True
