@@ -1,23 +1,26 @@
 """The public API other apps use to act for the logged-in user.
 
-``get_access_token`` is the one function the proxy (or your own views) needs: a valid access
-token for this request, refreshed first if it is about to expire, or an exception that says why
-there is none. Each exception is an ``AccountsError`` with ``status`` and ``code`` an API
-response can use as they are; a ``LoginRequired`` always carries the ``login_url`` that brings
-the user back to what they were doing.
+``get_access_credential`` is the one function the proxy (or your own views) needs: a valid
+access token for this request, refreshed first if it is about to expire, with its type, which
+decides how it is sent (``headers_for(method, url)`` makes the headers, with a fresh DPoP proof
+when the token is DPoP-bound: RFC 9449, ``OIDC_USE_DPOP``); or an exception that says why there
+is none. ``get_access_token`` gives the token alone. Each exception is an ``AccountsError`` with
+``status`` and ``code`` an API response can use as they are; a ``LoginRequired`` always carries
+the ``login_url`` that brings the user back to what they were doing.
 
 ``aget_edge_token`` is the same for an asyncio edge (the proxy's ASGI handler): one Redis round
 trip when nothing is due, the sync rules in a thread when something is. ``watch_session_end``
 gives it an event set when the session ends (however it ends), so that an open stream or
 socket can close.
 
-``dpop_proof`` signs the DPoP proof (RFC 9449) that goes with that token to an API that takes
-DPoP-bound tokens, with the key the token is bound to; ``nonce_to_retry_with`` and
+``dpop_proof`` signs the DPoP proof (RFC 9449) that goes with a DPoP-bound token, with the key
+the token is bound to (``AccessCredential.headers_for`` calls it); ``nonce_to_retry_with`` and
 ``usable_nonce`` read such an API's nonce challenges, and ``LatestNonces`` keeps each API's
 latest nonce as the token endpoint keeps the provider's. The keys never leave the server.
 
-``with_access_token`` hands a view that token and answers for it when there is none (a page's
-visitor goes to the login, an API caller gets 401 JSON), so the view needs no try/except.
+``with_access_token`` hands a view that token (``with_access_credential`` the credential) and
+answers for it when there is none (a page's visitor goes to the login, an API caller gets 401
+JSON), so the view needs no try/except.
 ``login_required`` protects a view with this app's login, and can require a stronger or a recent
 one (step-up: ``acr``, ``max_age``); ``check_authentication`` is the same check for code that
 decides at run time, and ``step_up_required`` the error for a requirement someone else stated (an
@@ -63,10 +66,17 @@ from accounts.protocol.dpop import LatestNonces, nonce_to_retry_with, usable_non
 from accounts.protocol.step_up import AuthenticationRequirement, InvalidRequirement
 from accounts.step_up.enforcement import check_authentication, login_required, step_up_required
 from accounts.step_up.session import session_authentication
-from accounts.tokens.access import access_token_for, with_access_token
+from accounts.tokens.access import (
+    access_credential_for,
+    access_token_for,
+    with_access_credential,
+    with_access_token,
+)
+from accounts.tokens.credential import AccessCredential
 from accounts.tokens.record import load_tokens
 
 __all__ = [
+    "AccessCredential",
     "AccountsError",
     "AuthenticationRequirement",
     "DPoPKeyMissing",
@@ -86,6 +96,7 @@ __all__ = [
     "dpop_bound_tokens",
     "dpop_keys_usable",
     "dpop_proof",
+    "get_access_credential",
     "get_access_token",
     "get_logged_in_user",
     "logged_in_user_context",
@@ -95,6 +106,7 @@ __all__ = [
     "treat_as_api_call",
     "usable_nonce",
     "watch_session_end",
+    "with_access_credential",
     "with_access_token",
 ]
 
@@ -118,8 +130,26 @@ def get_access_token(
     Raises ``LoginRequired`` (401; ``SessionEnded`` when the session was just ended, e.g. the
     refresh token was rejected) or ``TokenUnavailable`` (503: expired and the provider cannot
     renew it now; the session is kept).
+
+    The token alone does not say how to send it: with ``OIDC_USE_DPOP`` it is DPoP-bound, and
+    an API refuses it as a bearer token. ``get_access_credential`` says, and makes the headers.
     """
     return access_token_for(request, audience=audience, scope=scope, force=force)
+
+
+def get_access_credential(
+    request: HttpRequest,
+    *,
+    audience: str | None = None,
+    scope: str | None = None,
+    force: bool = False,
+) -> AccessCredential:
+    """``get_access_token``'s token with its ``token_type``, as the provider issued it: "DPoP"
+    for a token bound to this site's DPoP key, else "Bearer". Present it with
+    ``credential.headers_for(method, url)``: ``Authorization: DPoP <token>`` and a fresh proof
+    in ``DPoP`` for a bound token, ``Authorization: Bearer <token>`` for any other. Same
+    arguments and errors as ``get_access_token``."""
+    return access_credential_for(request, audience=audience, scope=scope, force=force)
 
 
 def dpop_proof(access_token: str, *, method: str, url: str, nonce: str | None = None) -> str:

@@ -55,6 +55,30 @@ def provider(site_port):
     p.stop()
 
 
+@pytest.fixture(scope="session")
+def dpop_provider():
+    """The real local provider, binding every access token to the key the site proves (RFC 9449)
+    and wanting its nonce in every proof, as a provider with DPoP required for the client does."""
+    provider = Provider(
+        redirect_uris=["http://testserver/auth/callback/"],
+        post_logout_uris=["http://testserver/"],
+        DPOP_BOUND_ACCESS_TOKENS="1",
+        DPOP_REQUIRE_NONCE="1",
+    ).start()
+    yield provider
+    provider.stop()
+
+
+def use_provider(settings, provider, dpop_keys):
+    """Point the in-process site at ``provider``, logins and refreshes proving ``dpop_keys``."""
+    settings.OIDC_ISSUER = provider.issuer
+    settings.OIDC_CLIENT_ID = settings.OIDC_RP_CLIENT_ID = provider.client_id
+    settings.OIDC_CLIENT_SECRET = provider.client_secret
+    settings.OIDC_USE_DPOP = True
+    settings.OIDC_DPOP_KEYS = dpop_keys
+    return settings
+
+
 @pytest.fixture
 def oidc_settings(settings, provider):
     """Point the in-process site at the real provider."""

@@ -33,6 +33,7 @@ from accounts.protocol.step_up import AuthenticationRequirement
 from accounts.sessions.async_read import aclose_redis, aload_snapshot
 from accounts.step_up.enforcement import check_authentication
 from accounts.tokens.access import access_token_for
+from accounts.tokens.credential import AccessCredential
 
 __all__ = [
     "EdgeError",
@@ -53,7 +54,8 @@ async def aget_edge_token(
     force: bool = False,
     requirement: AuthenticationRequirement | None = None,
 ) -> EdgeToken:
-    """The access token for ``request``'s user, as ``accounts.api.get_access_token`` gives it.
+    """The access token for ``request``'s user and its type, as
+    ``accounts.api.get_access_credential`` gives them (``EdgeToken.credential``).
 
     ``optional``: an anonymous visitor gets ``EdgeToken(None)`` instead of ``LoginRequired``.
     ``requirement``: the session's login must meet it (step-up), as ``check_authentication``
@@ -78,8 +80,8 @@ async def aget_edge_token(
         except AccountsError as exc:
             raise EdgeError(exc, []) from exc
         raise AssertionError("unreachable")  # pragma: no cover
-    if isinstance(decided, str):
-        return EdgeToken(decided)
+    if isinstance(decided, AccessCredential):
+        return EdgeToken.of(decided, [])
     outcome = await asyncio.to_thread(
         upkeep, request, snapshot.session_key, audience, scope, optional, force, requirement
     )

@@ -33,7 +33,8 @@ def fast_decision(
     now: float,
     requirement: AuthenticationRequirement | None = None,
 ) -> object:
-    """The token when nothing needs doing, ``ANONYMOUS``, or ``UPKEEP`` (run the sync code).
+    """The token (an ``AccessCredential``: its type is in the same record) when nothing needs
+    doing, ``ANONYMOUS``, or ``UPKEEP`` (run the sync code).
 
     Pure: the snapshot in, a decision out."""
     data = snapshot.data
@@ -69,7 +70,7 @@ def fast_decision(
         return UPKEEP
     if record.access_token_expired(now=now):
         return UPKEEP
-    return record.access_token
+    return record.credential
 
 
 # The last few records decrypted, by their ciphertext: a user's calls in a row decrypt once.

@@ -1,4 +1,4 @@
-"""What the async edge knows of a request, and what it hands back: plain data, no Django."""
+"""What the async edge knows of a request, and what it hands back: plain data."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from accounts.exceptions import AccountsError
+from accounts.tokens.credential import BEARER, AccessCredential
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,24 @@ class EdgeRequest:
 
 @dataclass
 class EdgeToken:
-    """The token to send (None: call anonymously), and the ``Set-Cookie`` values the session's
-    upkeep produced, which the answer must carry whatever it is."""
+    """The token to send (None: call anonymously) and its ``token_type`` (read from the same
+    record: "DPoP" for a DPoP-bound one), and the ``Set-Cookie`` values the session's upkeep
+    produced, which the answer must carry whatever it is."""
 
     token: str | None
     set_cookies: list[str] = field(default_factory=list)
+    token_type: str = BEARER
+
+    @classmethod
+    def of(cls, credential: AccessCredential | None, set_cookies: list[str]) -> EdgeToken:
+        if credential is None:
+            return cls(None, set_cookies)
+        return cls(credential.token, set_cookies, credential.token_type)
+
+    @property
+    def credential(self) -> AccessCredential | None:
+        """The token with its type, which says how to send it (``headers_for``)."""
+        return None if self.token is None else AccessCredential(self.token, self.token_type)
 
 
 class EdgeError(Exception):

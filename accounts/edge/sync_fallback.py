@@ -20,7 +20,7 @@ from accounts.redirects import login_url_for
 from accounts.sessions.activity import check_session_lifetime
 from accounts.sessions.store import SessionStore
 from accounts.step_up.enforcement import check_authentication
-from accounts.tokens.access import access_token_for
+from accounts.tokens.access import access_credential_for
 
 
 def upkeep(
@@ -38,12 +38,14 @@ def upkeep(
     django_request.user = SimpleLazyObject(lambda: auth.get_user(django_request))  # type: ignore[assignment]
     try:
         check_session_lifetime(django_request)
-        token = None
+        credential = None
         if django_request.user.is_authenticated or not optional:
             if requirement:
                 check_authentication(django_request, requirement)
-            token = access_token_for(django_request, audience=audience, scope=scope, force=force)
-        return EdgeToken(token, _session_cookies(django_request))
+            credential = access_credential_for(
+                django_request, audience=audience, scope=scope, force=force
+            )
+        return EdgeToken.of(credential, _session_cookies(django_request))
     except AccountsError as exc:
         if isinstance(exc, LoginRequired) and not exc.login_url:
             exc.login_url = login_url_for(django_request)

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 from accounts.protocol.signing_keys import SigningKey, b64url
 
 PROOF_TYPE = "dpop+jwt"
+# The token_type of a DPoP-bound access token (RFC 9449 section 5), and its Authorization scheme.
+TOKEN_TYPE = "DPoP"  # noqa: S105 (a token type, not a secret)
 NONCE_HEADER = "DPoP-Nonce"
 # The error word both a token endpoint (400, JSON ``error``) and a resource server (401,
 # ``WWW-Authenticate: DPoP error=...``) use to say "sign again with this nonce".
@@ -51,6 +53,13 @@ def proof(
     public = {name: value for name, value in key.public_jwk.items() if name not in _KEY_LABELS}
     header = {"typ": PROOF_TYPE, "jwk": public}
     return key.sign(claims, headers=header, with_kid=False)
+
+
+def is_dpop_bound(token_type: str) -> bool:
+    """Whether a token endpoint's ``token_type`` says the token is DPoP-bound: such a token goes
+    as ``Authorization: DPoP`` with a proof, never as a bearer token (RFC 9449 sections 7.1 and
+    7.2). Compared without case, as RFC 6749 section 5.1 has it."""
+    return token_type.strip().lower() == TOKEN_TYPE.lower()
 
 
 def access_token_hash(access_token: str) -> str:

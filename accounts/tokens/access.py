@@ -1,13 +1,14 @@
 """The access token a request may use, renewed first when due: the rule behind
-``accounts.api.get_access_token``, what the async edge runs in a thread when something is due,
-and ``with_access_token``, which hands it to a view."""
+``accounts.api.get_access_token`` and ``get_access_credential``, what the async edge runs in a
+thread when something is due, and ``with_access_token`` and ``with_access_credential``, which
+hand it to a view."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
 from functools import wraps
-from typing import Concatenate, ParamSpec, TypeAlias, overload
+from typing import Concatenate, ParamSpec, TypeAlias, TypeVar, overload
 
 from django.http import HttpRequest, HttpResponse
 
@@ -15,45 +16,55 @@ from accounts.conf import accounts_settings
 from accounts.error_pages import error_response
 from accounts.exceptions import AccountsError, LoginRequired
 from accounts.redirects import login_url_for
+from accounts.tokens.credential import AccessCredential
 from accounts.tokens.renewal import current_tokens, force_refresh, token_for_api
 
 P = ParamSpec("P")
+T = TypeVar("T")
 View: TypeAlias = Callable[Concatenate[HttpRequest, P], HttpResponse]
 TokenView: TypeAlias = Callable[Concatenate[HttpRequest, str, P], HttpResponse]
+CredentialView: TypeAlias = Callable[Concatenate[HttpRequest, AccessCredential, P], HttpResponse]
 
 
-def access_token_for(
+def access_credential_for(
     request: HttpRequest, *, audience: str | None, scope: str | None, force: bool
-) -> str:
-    """``accounts.api.get_access_token``; a ``LoginRequired`` carries the way back through the
-    login (``login_url``)."""
+) -> AccessCredential:
+    """``accounts.api.get_access_credential``; a ``LoginRequired`` carries the way back through
+    the login (``login_url``)."""
     try:
-        return _access_token(request, audience=audience, scope=scope, force=force)
+        return _access_credential(request, audience=audience, scope=scope, force=force)
     except LoginRequired as exc:
         if not exc.login_url:
             exc.login_url = login_url_for(request)
         raise
 
 
-def _access_token(
+def access_token_for(
     request: HttpRequest, *, audience: str | None, scope: str | None, force: bool
 ) -> str:
+    """``accounts.api.get_access_token``: the token alone."""
+    return access_credential_for(request, audience=audience, scope=scope, force=force).token
+
+
+def _access_credential(
+    request: HttpRequest, *, audience: str | None, scope: str | None, force: bool
+) -> AccessCredential:
     if not request.user.is_authenticated:
         raise LoginRequired("You are not logged in.")
     if (audience and audience != accounts_settings.OIDC_AUDIENCE) or scope:
-        token = token_for_api(
+        credential = token_for_api(
             request, audience or accounts_settings.OIDC_AUDIENCE, scope, force=force
         )
-        if token is None:
+        if credential is None:
             raise LoginRequired("This session holds no tokens.")
-        return token
+        return credential
     record = force_refresh(request) if force else current_tokens(request)
     if record is None:
         raise LoginRequired("This session holds no tokens.")
     if record.access_token_expired(now=time.time()):
         # No refresh token to renew it with: only a new login gives a new one.
         raise LoginRequired("Your access has expired; please log in again.")
-    return record.access_token
+    return record.credential
 
 
 @overload
@@ -84,17 +95,57 @@ def with_access_token(
 
         @with_access_token(audience="https://reports.example", scope="read:reports")
         def reports(request, token): ...
-    """
 
-    def decorate(view: TokenView[P]) -> View[P]:
+    The token alone does not say how to send it: with ``OIDC_USE_DPOP`` it is DPoP-bound.
+    ``with_access_credential`` hands the view an ``AccessCredential``, which does.
+    """
+    decorate = _decorator(lambda credential: credential.token, audience, scope)
+    return decorate if view is None else decorate(view)
+
+
+@overload
+def with_access_credential(view: CredentialView[P], /) -> View[P]: ...
+
+
+@overload
+def with_access_credential(
+    *, audience: str | None = None, scope: str | None = None
+) -> Callable[[CredentialView[P]], View[P]]: ...
+
+
+def with_access_credential(
+    view: CredentialView[P] | None = None,
+    /,
+    *,
+    audience: str | None = None,
+    scope: str | None = None,
+) -> View[P] | Callable[[CredentialView[P]], View[P]]:
+    """``with_access_token``, handing the view an ``AccessCredential``: the token and its type,
+    and ``headers_for(method, url)`` to present it as that type asks (a DPoP-bound token with a
+    fresh proof). ::
+
+        @with_access_credential
+        def dashboard(request, credential):
+            answer = requests.get(URL, headers=credential.headers_for("GET", URL), timeout=10)
+    """
+    decorate = _decorator(lambda credential: credential, audience, scope)
+    return decorate if view is None else decorate(view)
+
+
+def _decorator(
+    handed: Callable[[AccessCredential], T], audience: str | None, scope: str | None
+) -> Callable[[Callable[Concatenate[HttpRequest, T, P], HttpResponse]], View[P]]:
+    def decorate(view: Callable[Concatenate[HttpRequest, T, P], HttpResponse]) -> View[P]:
         @wraps(view)
         def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
             try:
-                token = access_token_for(request, audience=audience, scope=scope, force=False)
+                credential = access_credential_for(
+                    request, audience=audience, scope=scope, force=False
+                )
             except AccountsError as error:
                 return error_response(request, error)
-            return view(request, token, *args, **kwargs)
+            return view(request, handed(credential), *args, **kwargs)
 
         return wrapper
 
-    return decorate if view is None else decorate(view)
+    return decorate

@@ -20,6 +20,7 @@ from accounts.exceptions import TokenRecordUnreadable
 from accounts.sessions import records
 from accounts.sessions.store import SessionStore
 from accounts.tokens.cipher import decrypt_record, encrypt_record
+from accounts.tokens.credential import BEARER, AccessCredential
 
 RECORD_NAME = "tokens"
 records.register_record(RECORD_NAME)  # kept beside the session, never in it
@@ -55,7 +56,7 @@ class TokenRecord:
             access_token=str(response["access_token"]),
             id_token=str(response["id_token"]),
             refresh_token=_optional_str(response.get("refresh_token")),
-            token_type=str(response.get("token_type", "Bearer")),
+            token_type=str(response.get("token_type", BEARER)),
             scope=str(response.get("scope", "")),
             access_token_expires_at=_access_token_expiry(response, now),
             id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
@@ -84,7 +85,7 @@ class TokenRecord:
             access_token=str(answer["access_token"]),
             id_token=id_token,
             refresh_token=_optional_str(answer.get("refresh_token") or self.refresh_token),
-            token_type=str(answer.get("token_type", "Bearer")),
+            token_type=str(answer.get("token_type", BEARER)),
             scope=str(answer.get("scope", self.scope)),
             access_token_expires_at=_access_token_expiry(answer, now),
             id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
@@ -111,7 +112,7 @@ class TokenRecord:
             "expires_at": _access_token_expiry(answer, now),
             "obtained_at": now,
             # "DPoP" when the provider bound it to the site's DPoP key (RFC 9449).
-            "token_type": str(answer.get("token_type", "Bearer")),
+            "token_type": str(answer.get("token_type", BEARER)),
         }
         return replace(
             self,
@@ -134,6 +135,11 @@ class TokenRecord:
             return replace(self, forced_at=now)
         entry = {**self.audience_tokens[key], "forced_at": now}
         return replace(self, audience_tokens={**self.audience_tokens, key: entry})
+
+    @property
+    def credential(self) -> AccessCredential:
+        """The main access token, with the type the provider gave it."""
+        return AccessCredential(self.access_token, self.token_type)
 
     def public_claims(self) -> dict[str, Any]:
         wanted = accounts_settings.OIDC_PUBLIC_CLAIMS
@@ -158,15 +164,21 @@ class TokenRecord:
         """Whether the access token is due for renewal (see ``renewal_due``)."""
         return renewal_due(self.access_token_expires_at, self.obtained_at, now=now, skew=skew)
 
-    def audience_token(self, key: str, *, now: float, skew: float = 0) -> str | None:
-        """The access token held for another API, unless it is due for renewal."""
+    def audience_token(self, key: str, *, now: float, skew: float = 0) -> AccessCredential | None:
+        """The access token held for another API, with its own type, unless it is due for
+        renewal."""
         entry = self.audience_tokens.get(key)
         if not entry:
             return None
         obtained_at = float(entry.get("obtained_at", 0.0))
         if renewal_due(entry.get("expires_at"), obtained_at, now=now, skew=skew):
             return None
-        return str(entry["access_token"])
+        return self.audience_credential(key)
+
+    def audience_credential(self, key: str) -> AccessCredential:
+        """The access token held for another API, due or not; ``KeyError`` if none is."""
+        entry = self.audience_tokens[key]
+        return AccessCredential(str(entry["access_token"]), str(entry.get("token_type", BEARER)))
 
 
 def renewal_due(expires_at: float | None, obtained_at: float, *, now: float, skew: float) -> bool:

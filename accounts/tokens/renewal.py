@@ -34,6 +34,7 @@ from accounts.metrics import REFRESH_SECONDS, REFRESHES
 from accounts.sessions.ending import end_session
 from accounts.sessions.lifetimes import session_policy
 from accounts.signals import tokens_refreshed
+from accounts.tokens.credential import AccessCredential
 from accounts.tokens.record import TokenRecord, load_tokens, store_tokens
 from accounts.tokens.refresh_grant import RefreshRejected, refresh_grant
 from accounts.tokens.single_flight import single_flight
@@ -76,10 +77,11 @@ def force_refresh(request: HttpRequest) -> TokenRecord | None:
 
 def token_for_api(
     request: HttpRequest, audience: str, scope: str | None, *, force: bool = False
-) -> str | None:
-    """An access token for another API, obtained with the refresh grant and kept per audience
-    (Auth0's multi-resource refresh tokens; RFC 8707 ``resource`` elsewhere). None when the
-    session holds no tokens. The same lock and re-read apply as to the main token."""
+) -> AccessCredential | None:
+    """An access token for another API, with its own type, obtained with the refresh grant and
+    kept per audience (Auth0's multi-resource refresh tokens; RFC 8707 ``resource`` elsewhere).
+    None when the session holds no tokens. The same lock and re-read apply as to the main
+    token."""
     record = _load(request)
     if record is None:
         return None
@@ -92,7 +94,7 @@ def token_for_api(
     if not record.refresh_token:
         raise TokenUnavailable("This session has no refresh token to get a token for that API.")
     renewed = _renew(request, record, skew=skew, force=force, target=target)
-    return str(renewed.audience_tokens[target.key]["access_token"])
+    return renewed.audience_credential(target.key)
 
 
 def _refresh_skew(request: HttpRequest) -> float:

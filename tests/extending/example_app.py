@@ -1,9 +1,11 @@
 """What a developer extending the project writes, as docs/extending.md shows it: a backend that
 maps claims, a page and an API view protected by the app's login, pages that need a stronger or
-a recent login (step-up), and views that call an API with the user's token. The tests use it as
-their URLconf."""
+a recent login (step-up), and views that call an API with the user's token, presented as its
+type asks. The tests use it as their URLconf."""
 
 import jwt
+import requests
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
 from django.utils.html import format_html
@@ -17,6 +19,7 @@ from accounts.api import (
     get_access_token,
     get_logged_in_user,
     login_required,
+    with_access_credential,
     with_access_token,
 )
 from accounts.oidc.backend import OIDCBackend
@@ -57,6 +60,22 @@ def token_subject(request, token, greeting="hello"):
     """The same without the try/except: the decorator answers when there is no token."""
     claims = jwt.decode(token, options={"verify_signature": False})
     return JsonResponse({greeting: claims["sub"]})
+
+
+@with_access_credential
+def api_whoami(request, credential):
+    """Calls your API (``settings.EXAMPLE_API_URL``) with the user's token as its type asks: a
+    DPoP-bound token with a fresh proof, any other as a bearer token. An API that hands out
+    DPoP nonces (RFC 9449 §9) asks once for a proof with its nonce: the call is made again."""
+    # Your project's own setting; the sample API's address in development (dev/sample_api).
+    url = getattr(settings, "EXAMPLE_API_URL", "http://127.0.0.1:8002") + "/whoami"
+    answer = requests.get(url, headers=credential.headers_for("GET", url), timeout=10)
+    if answer.status_code == 401 and "use_dpop_nonce" in answer.headers.get("WWW-Authenticate", ""):
+        headers = credential.headers_for("GET", url, nonce=answer.headers.get("DPoP-Nonce"))
+        answer = requests.get(url, headers=headers, timeout=10)
+    return JsonResponse(
+        {"scheme": credential.scheme, "api_status": answer.status_code, "api": answer.json()}
+    )
 
 
 # The local provider's second level (dev/provider); with Auth0 this would be its multi-factor
@@ -109,6 +128,7 @@ urlpatterns = [
     path("token-subject/", token_subject),
     path("token-subject/<str:greeting>/", token_subject),
     path("whoami/", whoami),
+    path("api-whoami/", api_whoami),
     path("payouts/", payouts),
     path("change-email/", change_email),
     path("api/profile/", Profile.as_view()),

@@ -6,7 +6,11 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 
 from accounts.oidc.backend import OIDCBackend
+from accounts.protocol.signing_keys import load_signing_keys
 from accounts.signals import session_ended, tokens_refreshed
+from tests.client_keys import ec_pem
+from tests.conftest import use_provider
+from tests.proxy.servers import SampleAPI
 from tests.stack import API_AUDIENCE, sign_in_at_provider
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.extending.example_app")]
@@ -147,7 +151,7 @@ def test_with_access_token_answers_503_when_the_token_cannot_be_renewed(client, 
     def unavailable(request, **kwargs):
         raise TokenUnavailable("The provider is down.")
 
-    monkeypatch.setattr("accounts.tokens.access.access_token_for", unavailable)
+    monkeypatch.setattr("accounts.tokens.access.access_credential_for", unavailable)
     answer = client.get("/token-subject/", HTTP_ACCEPT="application/json")
     assert (answer.status_code, answer.json()["error"]) == (503, "token_unavailable")
 
@@ -157,6 +161,46 @@ def test_with_access_token_hands_the_view_its_token(oidc_settings, client):
     log_in(client)
     assert client.get("/token-subject/").json() == {"hello": "alice"}
     assert client.get("/token-subject/hi/").json() == {"hi": "alice"}
+
+
+@pytest.fixture(scope="module")
+def dpop_only_api(dpop_provider):
+    """The sample API taking DPoP-bound tokens only, and wanting its nonce in every proof."""
+    api = SampleAPI(
+        dpop_provider.issuer, SAMPLE_API_REQUIRE_DPOP="1", SAMPLE_API_DPOP_NONCE="1"
+    ).start()
+    yield api
+    api.stop()
+
+
+@pytest.fixture(scope="module")
+def bearer_api(provider):
+    api = SampleAPI(provider.issuer).start()
+    yield api
+    api.stop()
+
+
+@pytest.mark.integration
+def test_a_view_presents_a_dpop_bound_token_with_its_proof(
+    settings, client, dpop_provider, dpop_only_api
+):
+    use_provider(settings, dpop_provider, ec_pem())
+    settings.EXAMPLE_API_URL = dpop_only_api.url
+    log_in(client)
+    answer = client.get("/api-whoami/").json()
+    assert (answer["scheme"], answer["api_status"]) == ("DPoP", 200)
+    # The API checked the proof against the key the provider bound the token to.
+    assert answer["api"]["dpop_jkt"] == load_signing_keys(ec_pem(), "ES256")[0].kid
+
+
+@pytest.mark.integration
+def test_a_view_presents_a_bearer_token_as_bearer(oidc_settings, client, bearer_api):
+    oidc_settings.EXAMPLE_API_URL = bearer_api.url
+    log_in(client)
+    answer = client.get("/api-whoami/").json()
+    assert (answer["scheme"], answer["api_status"]) == ("Bearer", 200)
+    assert answer["api"]["sub"] == "alice"
+    assert answer["api"]["dpop_jkt"] is None
 
 
 @pytest.mark.integration

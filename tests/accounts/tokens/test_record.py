@@ -2,6 +2,7 @@
 
 import pytest
 
+from accounts.tokens.credential import AccessCredential
 from accounts.tokens.record import TokenRecord, renewal_due
 
 NOW = 1_800_000_000.0
@@ -96,7 +97,11 @@ def test_a_token_for_another_api_is_added_beside_the_others():
             "token_type": "DPoP",
         },
     }
-    assert renewed.audience_token("https://api3.test read", now=NOW) == "api3-token"
+    # It keeps its own type: the main token's says nothing of it.
+    assert renewed.audience_token("https://api3.test read", now=NOW) == AccessCredential(
+        "api3-token", "DPoP"
+    )
+    assert renewed.credential == AccessCredential("a1", "Bearer")
     # The main token is not what was renewed.
     assert (renewed.access_token, renewed.access_token_expires_at) == ("a1", NOW - 1)
     assert renewed.obtained_at == old.obtained_at
@@ -157,5 +162,14 @@ def test_a_token_for_another_api_follows_the_same_rule():
     record = old_record().with_audience_token(
         "https://api3.test", {"access_token": "t", "expires_in": 30}, claims=None, now=NOW
     )
-    assert record.audience_token("https://api3.test", now=NOW + 1, skew=60) == "t"
+    assert record.audience_token("https://api3.test", now=NOW + 1, skew=60) == AccessCredential(
+        "t", "Bearer"
+    )
     assert record.audience_token("https://api3.test", now=NOW + 15, skew=60) is None
+
+
+def test_a_token_held_from_before_types_were_kept_is_a_bearer_token():
+    # OTHER_API's entry has no "token_type": written before it was kept.
+    held = old_record().audience_token("https://api2.test", now=NOW)
+    assert held == AccessCredential("api2-token", "Bearer")
+    assert not held.dpop_bound

@@ -39,7 +39,9 @@ def test_a_token_for_another_api_asks_for_it_and_leaves_the_main_token(endpoint,
         }
     ]
     assert renewed.access_token == "a1"
-    assert renewed.audience_token("https://api.test read", now=time.time()) == "api-token"
+    held = renewed.audience_token("https://api.test read", now=time.time())
+    assert held is not None
+    assert (held.token, held.token_type) == ("api-token", "Bearer")
 
 
 def test_a_new_id_token_for_the_same_user_renews_the_claims(endpoint, record, key):
