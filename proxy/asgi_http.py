@@ -19,11 +19,12 @@ from proxy.async_bodies import AsyncRequestBody
 from proxy.async_forwarding import aread_some, aread_whole, aretry_for, asend
 from proxy.bodies import plan_body
 from proxy.conf import proxy_settings
+from proxy.credentials import replace_credentials
 from proxy.exceptions import ProxyError, UpstreamUnavailable
 from proxy.headers import forwarded_request_headers
 from proxy.metrics import UPSTREAM_SECONDS, count_call
 from proxy.responses import error_payload
-from proxy.retries import first_attempt, proof_for, retry_headers
+from proxy.retries import first_attempt
 from proxy.steps import BrowserHead, browser_head, check_csrf_header, check_method
 from proxy.upstreams import Upstream, get_upstream
 
@@ -98,10 +99,9 @@ async def _forward(
         request.header_pairs,
         client=request.META["REMOTE_ADDR"],
         csrf_header=csrf_name,
-        bearer_token=token,
+        credentials=attempt.headers(upstream, method, target),
         forwarded_host=host,
         forwarded_proto=request.scheme or "http",
-        dpop_proof=proof_for(upstream, method, target, attempt),
     )
     response = await _send(upstream, method, target, outgoing, body)
     while retry := await aretry_for(request, response, upstream, attempt, body.replayable):
@@ -111,7 +111,7 @@ async def _forward(
         else:
             logger.info("%s asked for a new DPoP nonce; sending once more", upstream.name)
         attempt = attempt.after(retry, token)
-        outgoing.update(retry_headers(upstream, method, target, attempt))
+        replace_credentials(outgoing, attempt.headers(upstream, method, target))
         response = await _send(upstream, method, target, outgoing, body)
     head = browser_head(
         response.status,

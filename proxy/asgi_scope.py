@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 
-from accounts.api import EdgeRequest, aget_edge_token
+from accounts.api import AccessCredential, EdgeRequest, aget_edge_token
 from proxy.exceptions import InvalidHost
 from proxy.paths import raw_request_path
 from proxy.steps import forwarded_target, route_prefix, wants_token
@@ -93,9 +93,9 @@ def joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 async def upstream_token(
     edge: EdgeRequest, upstream: Upstream, cookies: list[str], *, force: bool
-) -> str | None:
-    """The token the call carries (None: it goes without one); the session's ``Set-Cookie``
-    values are added to ``cookies``."""
+) -> AccessCredential | None:
+    """The token the call carries, with its type (None: it goes without one); the session's
+    ``Set-Cookie`` values are added to ``cookies``."""
     if not wants_token(upstream, authenticated=True):
         return None
     got = await aget_edge_token(
@@ -107,7 +107,7 @@ async def upstream_token(
         requirement=upstream.requirement,
     )
     cookies.extend(got.set_cookies)
-    return got.token
+    return got.credential
 
 
 def asgi_headers(

@@ -120,11 +120,12 @@ def _dpop_messages(name: str) -> list[CheckMessage]:
     if not dpop_bound_tokens():
         return [
             Warning(
-                f"PROXY_UPSTREAMS: upstream {name!r} takes DPoP-bound tokens, but OIDC_USE_DPOP "
-                "is off: the tokens it gets are bound to no key, and an API that checks the "
-                "binding refuses them.",
+                f"PROXY_UPSTREAMS: upstream {name!r} takes DPoP-bound tokens only, but "
+                "OIDC_USE_DPOP is off: this site's tokens are bearer tokens, bound to no key, so "
+                "the proxy sends none there and answers a logged-in user's calls with 503 "
+                "dpop_unavailable.",
                 hint="Set OIDC_USE_DPOP=1 so that logins and refreshes bind tokens to "
-                "OIDC_DPOP_KEYS.",
+                'OIDC_DPOP_KEYS, or remove "dpop": true if the upstream takes bearer tokens.',
                 id="proxy.W008",
             )
         ]

@@ -134,3 +134,14 @@ class UpstreamRefusedProof(ProxyError):
     status = 502
     code = "upstream_refused_dpop_proof"
     title = "The upstream refused this site's DPoP proof"
+
+
+class UpstreamNeedsBoundToken(ProxyError):
+    """An upstream with ``"dpop": true`` takes DPoP-bound tokens only, and the session's token is
+    a bearer token (``OIDC_USE_DPOP`` off, or a provider that did not bind it). The call is not
+    sent: the upstream would refuse the token, each refusal would renew it for another bearer
+    token, and the page would get the upstream's 401 and take it for a logout."""
+
+    status = 503
+    code = "dpop_unavailable"
+    title = "This site holds no DPoP-bound token for the upstream"

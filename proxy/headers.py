@@ -3,8 +3,9 @@
 Requests: the browser's credentials for *this* site (``Cookie``, and an ``Authorization`` or
 ``DPoP`` proof it might add) never reach an upstream, nor does the anti-forgery header, nor
 anything that describes the hop to us (hop-by-hop headers, those named in ``Connection``,
-``Host``, ``Proxy-*``). The proxy adds the user's token (as a bearer token, or DPoP-bound with
-this site's proof) and the ``X-Forwarded-*`` trio.
+``Host``, ``Proxy-*``). The proxy adds the user's token (its credential headers: as a bearer
+token, or DPoP-bound with this site's proof, ``proxy.credentials``) and the ``X-Forwarded-*``
+trio.
 
 Responses: hop-by-hop headers are dropped, so is ``Set-Cookie`` unless allowed, and so is an
 upstream's ``DPoP-Nonce`` (it is for the proof this site signs, not the browser's business);
@@ -76,20 +77,18 @@ def upstream_request_headers(
     environ: Mapping[str, Any],
     *,
     csrf_header: str,
-    bearer_token: str | None,
+    credentials: Mapping[str, str],
     forwarded_host: str,
     forwarded_proto: str,
-    dpop_proof: str | None = None,
 ) -> dict[str, str]:
     """The headers to send upstream for the WSGI request ``environ``, framing excluded."""
     return forwarded_request_headers(
         _environ_headers(environ),
         client=str(environ.get("REMOTE_ADDR", "")),
         csrf_header=csrf_header,
-        bearer_token=bearer_token,
+        credentials=credentials,
         forwarded_host=forwarded_host,
         forwarded_proto=forwarded_proto,
-        dpop_proof=dpop_proof,
     )
 
 
@@ -106,14 +105,13 @@ def forwarded_request_headers(
     *,
     client: str,
     csrf_header: str,
-    bearer_token: str | None,
+    credentials: Mapping[str, str],
     forwarded_host: str,
     forwarded_proto: str,
-    dpop_proof: str | None = None,
 ) -> dict[str, str]:
     """The headers to send upstream, from the browser's ``(lower-case name, value)`` pairs
-    (repeated names are joined, as in a WSGI environ), framing excluded. With ``dpop_proof``
-    the token goes as a DPoP-bound one (``credential_headers``)."""
+    (repeated names are joined, as in a WSGI environ), framing excluded, and ``credentials``
+    (the token's ``Authorization``, and its ``DPoP`` proof when it is DPoP-bound)."""
     pairs = list(headers)
     dropped = REQUEST_NEVER_FORWARDED | connection_tokens(
         ", ".join(v for k, v in pairs if k == "connection")
@@ -135,17 +133,8 @@ def forwarded_request_headers(
         kept["X-Forwarded-For"] = forwarded_for
     kept["X-Forwarded-Proto"] = forwarded_proto
     kept["X-Forwarded-Host"] = forwarded_host
-    if bearer_token is not None:
-        kept.update(credential_headers(bearer_token, dpop_proof))
+    kept.update(credentials)
     return kept
-
-
-def credential_headers(token: str, dpop_proof: str | None) -> dict[str, str]:
-    """``Authorization: Bearer <token>``, or ``Authorization: DPoP <token>`` and the proof in
-    ``DPoP`` (RFC 9449 section 7.1)."""
-    if dpop_proof is None:
-        return {"Authorization": f"Bearer {token}"}
-    return {"Authorization": f"DPoP {token}", "DPoP": dpop_proof}
 
 
 def websocket_request_headers(
@@ -153,10 +142,9 @@ def websocket_request_headers(
     *,
     client: str,
     csrf_header: str,
-    bearer_token: str | None,
+    credentials: Mapping[str, str],
     forwarded_host: str,
     forwarded_proto: str,
-    dpop_proof: str | None = None,
 ) -> dict[str, str]:
     """The headers for the upstream's WebSocket handshake: the HTTP rules (no ``Cookie``, no
     browser ``Authorization``, no hop-by-hop ``Upgrade``/``Connection``, the token added), and
@@ -166,10 +154,9 @@ def websocket_request_headers(
         kept,
         client=client,
         csrf_header=csrf_header,
-        bearer_token=bearer_token,
+        credentials=credentials,
         forwarded_host=forwarded_host,
         forwarded_proto=forwarded_proto,
-        dpop_proof=dpop_proof,
     )
 
 

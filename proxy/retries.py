@@ -1,11 +1,12 @@
 """After an upstream's answer: hand it to the browser, send the call once more, or answer with
 the proxy's own error. Pure rules the three shells follow (``proxy.views``, ``proxy.asgi_http``
-and the WebSocket handshake in ``proxy.websockets``), and the DPoP proof each attempt carries.
+and the WebSocket handshake in ``proxy.websockets``), and the credentials each attempt carries
+(``proxy.credentials``: the token's own type names the scheme).
 
-- A 401 whose challenge, in the scheme the token went with (``Bearer``, or ``DPoP`` for an
-  upstream with ``"dpop": true``), says the token is bad: the token is renewed once and the call
-  sent again (``proxy.challenges``).
-- From a DPoP upstream, a 401 ``use_dpop_nonce`` with a new ``DPoP-Nonce`` (RFC 9449 §9): the
+- A 401 whose challenge, in the scheme the token went with (``Bearer``, or ``DPoP`` for a
+  DPoP-bound token), says the token is bad: the token is renewed once and the call sent again
+  (``proxy.challenges``).
+- To a DPoP-bound token, a 401 ``use_dpop_nonce`` with a new ``DPoP-Nonce`` (RFC 9449 §9): the
   call is signed again with that nonce and sent once more. Asked again, or for the nonce just
   sent, the upstream is looping: **502** ``upstream_dpop_nonce_loop``, never its raw 401, which a
   page's script would take for a logout. A 401 ``invalid_dpop_proof`` refused this site's proof:
@@ -14,8 +15,9 @@ and the WebSocket handshake in ``proxy.websockets``), and the DPoP proof each at
   once no retry is due: the proxy's own 401 ``step_up_required``.
 
 Each kind of retry happens at most once, and only when the body can be sent again, so a call
-goes out three times at most. Each upstream's latest nonce (from any answer) is remembered per
-process and origin, so the next call carries it and costs no challenge.
+goes out three times at most. The latest nonce of each upstream that takes DPoP-bound tokens
+(from any answer to one) is remembered per process and origin, so the next call carries it and
+costs no challenge.
 """
 
 from __future__ import annotations
@@ -26,21 +28,21 @@ from dataclasses import dataclass, replace
 from django.http import HttpRequest
 
 from accounts.api import (
+    AccessCredential,
     AuthenticationRequirement,
     LatestNonces,
-    dpop_proof,
     nonce_to_retry_with,
     step_up_required,
     usable_nonce,
 )
 from proxy.challenges import challenge_errors
+from proxy.credentials import credential_headers
 from proxy.exceptions import (
     ProxyError,
     UpstreamNonceLoop,
     UpstreamNonceUnmet,
     UpstreamRefusedProof,
 )
-from proxy.headers import credential_headers
 from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
 from proxy.step_up import step_up_challenge
 from proxy.upstreams import Upstream
@@ -55,15 +57,25 @@ _nonces = LatestNonces()
 class Attempt:
     """What the last send of a call carried, and which retries it has had."""
 
-    token: str | None
+    token: AccessCredential | None
     nonce: str | None = None  # the DPoP nonce its proof carried
     renewed: bool = False
     nonce_retried: bool = False
 
-    def after(self, retry: Retry, token: str | None) -> Attempt:
+    @property
+    def dpop(self) -> bool:
+        """Whether it carried a DPoP-bound token, with a proof."""
+        return self.token is not None and self.token.dpop_bound
+
+    def after(self, retry: Retry, token: AccessCredential | None) -> Attempt:
         if retry.renew_token:
             return replace(self, token=token, nonce=retry.nonce, renewed=True)
         return replace(self, nonce=retry.nonce, nonce_retried=True)
+
+    def headers(self, upstream: Upstream, method: str, target: str) -> dict[str, str]:
+        """Its credential headers (``proxy.credentials``); raises ``UpstreamNeedsBoundToken``
+        when the upstream takes DPoP-bound tokens only and this token is not one."""
+        return credential_headers(upstream, method, target, self.token, self.nonce)
 
 
 @dataclass(frozen=True)
@@ -95,8 +107,9 @@ class Verdict:
         return self.retry
 
 
-def first_attempt(upstream: Upstream, token: str | None) -> Attempt:
-    return Attempt(token=token, nonce=latest_nonce(upstream) if upstream.dpop else None)
+def first_attempt(upstream: Upstream, token: AccessCredential | None) -> Attempt:
+    first = Attempt(token=token)
+    return replace(first, nonce=latest_nonce(upstream)) if first.dpop else first
 
 
 def judge_answer(
@@ -108,16 +121,16 @@ def judge_answer(
     attempt: Attempt,
     replayable: bool,
 ) -> Verdict:
-    """What this answer to ``attempt`` leads to. Remembers a DPoP upstream's new nonce, which
-    any answer may bring."""
-    if upstream.dpop:
+    """What this answer to ``attempt`` leads to. Remembers the upstream's new nonce, which any
+    answer to a DPoP-bound token may bring."""
+    if attempt.dpop:
         note_nonce(upstream, nonce_header)
     if status != 401:
         return Verdict()
     challenges = list(challenges)
     verdict = Verdict()
     if attempt.token is not None:
-        errors = challenge_errors(challenges, "dpop" if upstream.dpop else "bearer")
+        errors = challenge_errors(challenges, attempt.token.scheme.lower())
         verdict = _after_refused_token(upstream, errors, nonce_header, attempt, replayable)
     if not verdict.passes_on:
         return verdict
@@ -128,7 +141,7 @@ def judge_answer(
 def _after_refused_token(
     upstream: Upstream, errors: set[str], nonce: str | None, attempt: Attempt, replayable: bool
 ) -> Verdict:
-    if upstream.dpop and NONCE_CHALLENGE in errors:
+    if attempt.dpop and NONCE_CHALLENGE in errors:
         new_nonce = nonce_to_retry_with(
             status=401, error=NONCE_CHALLENGE, nonce_header=nonce, sent_nonce=attempt.nonce
         )
@@ -139,7 +152,7 @@ def _after_refused_token(
         if not replayable:
             return Verdict(refusal=UpstreamNonceUnmet())
         return Verdict(retry=Retry(renew_token=False, nonce=new_nonce))
-    if upstream.dpop and PROOF_REFUSED in errors:
+    if attempt.dpop and PROOF_REFUSED in errors:
         return Verdict(
             refusal=UpstreamRefusedProof(f"{upstream.name} refused this site's DPoP proof.")
         )
@@ -147,23 +160,6 @@ def _after_refused_token(
         renewal = Retry(renew_token=True, nonce=usable_nonce(nonce) or attempt.nonce)
         return Verdict(retry=renewal)
     return Verdict()
-
-
-def proof_for(upstream: Upstream, method: str, target: str, attempt: Attempt) -> str | None:
-    """The ``DPoP`` header for this attempt: a new proof of the call (``htu`` is the upstream's
-    URL for ``target``, without its query), or None for a bearer upstream or no token."""
-    if not upstream.dpop or attempt.token is None:
-        return None
-    return dpop_proof(
-        attempt.token, method=method, url=upstream.origin + target, nonce=attempt.nonce
-    )
-
-
-def retry_headers(upstream: Upstream, method: str, target: str, attempt: Attempt) -> dict[str, str]:
-    """The credential headers that replace the last attempt's."""
-    if attempt.token is None:
-        return {}
-    return credential_headers(attempt.token, proof_for(upstream, method, target, attempt))
 
 
 def latest_nonce(upstream: Upstream) -> str | None:

@@ -15,16 +15,22 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.api import AccountsError, check_authentication, get_access_token
+from accounts.api import (
+    AccessCredential,
+    AccountsError,
+    check_authentication,
+    get_access_credential,
+)
 from proxy.bodies import RequestBody, read_request_body
 from proxy.conf import proxy_settings
+from proxy.credentials import replace_credentials
 from proxy.exceptions import ProxyError
 from proxy.forwarding import UpstreamBody, read_whole, retry_for, send
 from proxy.headers import upstream_request_headers
 from proxy.metrics import UPSTREAM_SECONDS, count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_response
-from proxy.retries import first_attempt, proof_for, retry_headers
+from proxy.retries import first_attempt
 from proxy.steps import (
     browser_head,
     check_csrf_header,
@@ -73,35 +79,36 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         replay_limit=proxy_settings.PROXY_REPLAY_BODY_LIMIT,
         chunk_size=proxy_settings.PROXY_CHUNK_SIZE,
     )
-    token = _bearer_token(request, upstream, force=False)
+    token = _token(request, upstream, force=False)
     attempt = first_attempt(upstream, token)
     headers = upstream_request_headers(
         environ,
         csrf_header=proxy_settings.PROXY_CSRF_HEADER,
-        bearer_token=token,
+        credentials=attempt.headers(upstream, method, target),
         forwarded_host=request.get_host(),
         forwarded_proto=request.scheme or "http",
-        dpop_proof=proof_for(upstream, method, target, attempt),
     )
     response = _send(upstream, method, target, headers, body)
     while retry := retry_for(request, response, upstream, attempt, body.replayable):
         if retry.renew_token:
             logger.info("%s answered 401; renewing the access token once", upstream.name)
-            token = _bearer_token(request, upstream, force=True)
+            token = _token(request, upstream, force=True)
         else:
             logger.info("%s asked for a new DPoP nonce; sending once more", upstream.name)
         attempt = attempt.after(retry, token)
-        headers.update(retry_headers(upstream, method, target, attempt))
+        replace_credentials(headers, attempt.headers(upstream, method, target))
         response = _send(upstream, method, target, headers, body)
     return _browser_response(request, response, upstream, target=target, proxy_base=prefix)
 
 
-def _bearer_token(request: HttpRequest, upstream: Upstream, *, force: bool) -> str | None:
+def _token(request: HttpRequest, upstream: Upstream, *, force: bool) -> AccessCredential | None:
     if not wants_token(upstream, authenticated=request.user.is_authenticated):
         return None
     if upstream.requirement:
         check_authentication(request, upstream.requirement)
-    return get_access_token(request, audience=upstream.audience, scope=upstream.scope, force=force)
+    return get_access_credential(
+        request, audience=upstream.audience, scope=upstream.scope, force=force
+    )
 
 
 def _send(

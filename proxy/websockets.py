@@ -29,11 +29,12 @@ from accounts.api import AccountsError, EdgeError, watch_session_end
 from proxy.asgi_scope import ScopeRequest, SiteHeaders, asgi_headers, upstream_token
 from proxy.async_forwarding import client_session
 from proxy.conf import proxy_settings
+from proxy.credentials import replace_credentials
 from proxy.exceptions import ProxyError, UpstreamTimeout, UpstreamUnavailable
 from proxy.headers import websocket_request_headers, websocket_subprotocols
 from proxy.metrics import count_call
 from proxy.responses import error_payload
-from proxy.retries import Attempt, Retry, first_attempt, judge_answer, proof_for, retry_headers
+from proxy.retries import Attempt, Retry, first_attempt, judge_answer
 from proxy.upstreams import Upstream, get_upstream
 from proxy.websocket_relay import relay
 from proxy.websocket_steps import check_origin, check_websocket, upstream_url
@@ -76,18 +77,17 @@ async def proxy_websocket(
         host, _, target = request.route(upstream, forwarded_path)
         async with watch_session_end(session_cookie) as ended:
             edge = request.edge_request(session_cookie)
-            bearer = await upstream_token(edge, upstream, cookies, force=False)
-            attempt = first_attempt(upstream, bearer)
+            token = await upstream_token(edge, upstream, cookies, force=False)
+            attempt = first_attempt(upstream, token)
             outgoing = websocket_request_headers(
                 request.header_pairs,
                 client=request.META["REMOTE_ADDR"],
                 csrf_header=proxy_settings.PROXY_CSRF_HEADER,
-                bearer_token=bearer,
-                forwarded_host=host,
-                forwarded_proto=request.scheme or "http",
                 # The handshake is a GET of the socket's URL in its http(s) form: that is what
                 # a DPoP proof of it names (RFC 9449 names no ws:// URLs).
-                dpop_proof=proof_for(upstream, "GET", target, attempt),
+                credentials=attempt.headers(upstream, "GET", target),
+                forwarded_host=host,
+                forwarded_proto=request.scheme or "http",
             )
             protocols = websocket_subprotocols(request.header_pairs)
             while True:
@@ -97,11 +97,11 @@ async def proxy_websocket(
                 except aiohttp.WSServerHandshakeError as refused:
                     retry = _retry(request, upstream, refused, attempt)
                 if retry.renew_token:
-                    bearer = await upstream_token(edge, upstream, cookies, force=True)
+                    token = await upstream_token(edge, upstream, cookies, force=True)
                 else:
                     logger.info("%s asked for a new DPoP nonce; shaking hands again", name)
-                attempt = attempt.after(retry, bearer)
-                outgoing.update(retry_headers(upstream, "GET", target, attempt))
+                attempt = attempt.after(retry, token)
+                replace_credentials(outgoing, attempt.headers(upstream, "GET", target))
             count_call(name, 101)
             await send(
                 {

@@ -111,3 +111,5 @@ def test_w008_a_dpop_upstream_without_dpop_bound_tokens(settings):
     messages = checks.check_upstreams(None)
     assert ids(messages) == {"proxy.W008"}
     assert "OIDC_USE_DPOP" in messages[0].msg
+    # What it costs: every logged-in call to that upstream is refused unsent.
+    assert "503 dpop_unavailable" in messages[0].msg

@@ -1,10 +1,12 @@
-"""Upstreams with ``"dpop": true``: the token goes as a DPoP-bound one with a fresh proof of this
-site's key, through the WSGI view and the ASGI edge alike, against the echo server (which shows
-what arrived) and the sample API (which checks it, as your API would).
+"""The token's own type names the scheme it goes upstream in (RFC 9449 §7.1): a DPoP-bound token
+goes as ``Authorization: DPoP`` with a fresh proof of this site's key to every upstream, through
+the WSGI view and the ASGI edge alike; ``"dpop": true`` only keeps bearer tokens away. Against
+the echo server (which shows what arrived) and the sample API (which checks it, as your API
+would).
 
-The site's session holds a real login at the local provider; where a test needs a token bound to
-a key, the session's access token is replaced by one signed by a test issuer the sample API
-trusts, bound with ``cnf.jkt`` to the site's DPoP key.
+The site's session holds a real login at the local provider, which binds its tokens to the
+site's first DPoP key; where a test needs a token bound to another key, or a bearer token, the
+session's access token is replaced by one signed by a test issuer the sample API trusts.
 """
 
 import dataclasses
@@ -18,6 +20,7 @@ import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings as django_settings
 from django.test import Client
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 from websockets.typing import Origin
 
@@ -28,6 +31,7 @@ from accounts.tokens.record import load_tokens, store_tokens
 from tests.accounts.resource_server.keys import KeyServer
 from tests.accounts.tokens.test_refresh import session_of
 from tests.client_keys import pem_of
+from tests.conftest import use_provider
 from tests.proxy.conftest import login
 from tests.proxy.servers import SampleAPI
 from tests.stack import API_AUDIENCE
@@ -63,13 +67,16 @@ def dpop_api(dpop_issuer):
 
 
 @pytest.fixture
-def dpop_settings(proxy_settings, echo, dpop_api, site_keys):
-    proxy_settings.OIDC_DPOP_KEYS = "\n".join(pem_of(k.private_key) for k in site_keys)
+def dpop_settings(proxy_settings, echo, dpop_api, site_keys, dpop_provider):
+    use_provider(proxy_settings, dpop_provider, "\n".join(pem_of(k.private_key) for k in site_keys))
     proxy_settings.PROXY_UPSTREAMS = {
         **proxy_settings.PROXY_UPSTREAMS,
         "dpop-echo": {"url": echo.url + "/dpop", "dpop": True},
         "dpop-api": {"url": dpop_api.url, "dpop": True},
+        # The same API without the flag: a bound token goes to it as DPoP all the same.
+        "plain-api": {"url": dpop_api.url},
         "dpop-live": {"url": dpop_api.live_url, "dpop": True, "websocket": True},
+        "plain-live": {"url": dpop_api.live_url, "websocket": True},
     }
     return proxy_settings
 
@@ -93,14 +100,20 @@ def api_token(issuer, jkt, **claims):
     return issuer.keys[0].sign({**base, **claims}, headers={"typ": "at+jwt"})
 
 
-def bind(client, token):
-    """Make ``token`` the session's access token, as a login with DPoP would have."""
+def bind(client, token, token_type="DPoP"):  # noqa: S107 (a token type)
+    """Make ``token`` the session's access token, of ``token_type``: "DPoP" as a login with DPoP
+    would have it, "Bearer" as from a provider that did not bind it."""
     session = session_of(client)
     record = load_tokens(session)
     assert record is not None
     store_tokens(
         session,
-        dataclasses.replace(record, access_token=token, access_token_expires_at=time.time() + 300),
+        dataclasses.replace(
+            record,
+            access_token=token,
+            token_type=token_type,
+            access_token_expires_at=time.time() + 300,
+        ),
     )
 
 
@@ -143,22 +156,53 @@ def test_every_call_gets_a_new_proof(alice, echo):
     assert first != second
 
 
-def test_a_token_bound_to_no_key_is_signed_with_the_first(alice, echo, site_keys):
+def test_a_token_that_names_no_key_is_signed_with_the_first(alice, echo, site_keys):
+    bind(alice, "an-opaque-dpop-bound-token")  # no cnf.jkt to read
     alice.get("/api/proxy/dpop-echo/x", **CSRF)
     [arrival] = echo.arrivals
-    assert "cnf" not in jwt.decode(arrival.token, options={"verify_signature": False})
+    assert arrival.header("Authorization") == "DPoP an-opaque-dpop-bound-token"
     assert checked(arrival, "GET", f"{echo.url}/dpop/x").thumbprint == site_keys[0].kid
 
 
-def test_a_bearer_upstream_gets_no_proof_and_never_the_browsers(alice, echo):
+def test_a_bound_token_goes_as_dpop_to_an_upstream_without_the_flag(alice, echo, site_keys):
+    response = alice.get("/api/proxy/echo/items?x=1", HTTP_DPOP="forged.by.browser", **CSRF)
+    assert response.status_code == 200
+    [arrival] = echo.arrivals
+    # The provider's own token, bound to the key the login proved.
+    claims = jwt.decode(arrival.token, options={"verify_signature": False})
+    assert claims["cnf"]["jkt"] == site_keys[0].kid
+    assert arrival.header("Authorization") == f"DPoP {arrival.token}"
+    assert checked(arrival, "GET", f"{echo.url}/base/items").thumbprint == claims["cnf"]["jkt"]
+
+
+def test_a_bearer_token_goes_as_bearer_and_never_with_the_browsers_proof(alice, echo):
+    bind(alice, "an-unbound-token", token_type="Bearer")
     alice.get("/api/proxy/echo/x", HTTP_DPOP="forged.by.browser", **CSRF)
     [arrival] = echo.arrivals
-    assert arrival.header("Authorization").startswith("Bearer ")
+    assert arrival.header("Authorization") == "Bearer an-unbound-token"
     assert arrival.header("DPoP") is None
 
 
-def test_a_nonce_challenge_is_answered_once_and_the_nonce_kept(alice, echo, provider):
-    provider.reset_stats()
+def test_a_bearer_token_is_never_sent_to_an_upstream_that_takes_bound_ones_only(
+    alice, echo, dpop_provider
+):
+    bind(alice, "an-unbound-token", token_type="Bearer")
+    dpop_provider.reset_stats()
+    response = alice.get("/api/proxy/dpop-echo/x", **CSRF)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["error"] == "dpop_unavailable"
+    assert body["message"].startswith("dpop-echo takes DPoP-bound tokens only")
+    assert "an-unbound-token" not in response.content.decode()
+    assert echo.arrivals == []
+    assert dpop_provider.stats()["refresh_grants"] == 0
+    # Nobody was logged out: the session goes on, and its token reaches other upstreams.
+    assert alice.get("/api/proxy/echo/x", **CSRF).status_code == 200
+    assert echo.arrivals[0].header("Authorization") == "Bearer an-unbound-token"
+
+
+def test_a_nonce_challenge_is_answered_once_and_the_nonce_kept(alice, echo, dpop_provider):
+    dpop_provider.reset_stats()
     response = alice.post(
         "/api/proxy/dpop-echo/dpop-nonce", b"{}", content_type="application/json", **CSRF
     )
@@ -171,20 +215,20 @@ def test_a_nonce_challenge_is_answered_once_and_the_nonce_kept(alice, echo, prov
     assert retry.token == first.token
     assert retry.body == b"{}"
     checked(retry, "POST", f"{echo.url}/dpop/dpop-nonce")
-    assert provider.stats()["refresh_grants"] == 0
+    assert dpop_provider.stats()["refresh_grants"] == 0
     # The nonce is kept: the next call carries it and meets no challenge.
     assert alice.get("/api/proxy/dpop-echo/dpop-nonce", **CSRF).status_code == 200
     assert len(echo.arrivals) == 3
     assert echo.arrivals[2].dpop_claims["nonce"] == "nonce-1"
 
 
-def test_a_nonce_loop_is_a_502_after_one_retry_and_no_logout(alice, echo, provider):
-    provider.reset_stats()
+def test_a_nonce_loop_is_a_502_after_one_retry_and_no_logout(alice, echo, dpop_provider):
+    dpop_provider.reset_stats()
     response = alice.get("/api/proxy/dpop-echo/dpop-nonce-loop", **CSRF)
     assert response.status_code == 502
     assert response.json()["error"] == "upstream_dpop_nonce_loop"
     assert [a.dpop_claims.get("nonce") for a in echo.arrivals] == [None, "loop-1"]
-    assert provider.stats()["refresh_grants"] == 0
+    assert dpop_provider.stats()["refresh_grants"] == 0
     assert alice.get("/api/proxy/dpop-echo/x", **CSRF).status_code == 200
 
 
@@ -208,28 +252,29 @@ def test_an_upstreams_nonce_is_kept_for_the_next_call_and_never_shown(alice, ech
     assert echo.arrivals[-1].dpop_claims["nonce"] == "n-7"
 
 
-def test_a_dpop_invalid_token_challenge_renews_the_token_once(alice, echo, provider):
+def test_a_dpop_invalid_token_challenge_renews_the_token_once(alice, echo, dpop_provider):
     alice.get("/api/proxy/dpop-echo/first", **CSRF)
     old = echo.arrivals[0].token
     echo.state.rejected_tokens.add(old)
-    provider.reset_stats()
+    dpop_provider.reset_stats()
     response = alice.get("/api/proxy/dpop-echo/again", **CSRF)
     assert response.status_code == 200
     first, retry = echo.arrivals[1:]
     assert first.token == old
     assert retry.token != old
-    # The retry's proof is made for the renewed token (its ath).
+    # The retry's proof is made for the renewed token (its ath), bound again by the provider.
     checked(retry, "GET", f"{echo.url}/dpop/again")
-    assert provider.stats()["refresh_grants"] == 1
+    assert retry.header("Authorization") == f"DPoP {retry.token}"
+    assert dpop_provider.stats()["refresh_grants"] == 1
 
 
-def test_a_refused_proof_is_a_502_not_the_upstreams_401(alice, echo, provider):
-    provider.reset_stats()
+def test_a_refused_proof_is_a_502_not_the_upstreams_401(alice, echo, dpop_provider):
+    dpop_provider.reset_stats()
     response = alice.get("/api/proxy/dpop-echo/dpop-refused", **CSRF)
     assert response.status_code == 502
     assert response.json()["error"] == "upstream_refused_dpop_proof"
     assert len(echo.arrivals) == 1
-    assert provider.stats()["refresh_grants"] == 0
+    assert dpop_provider.stats()["refresh_grants"] == 0
 
 
 def test_without_a_dpop_key_the_call_is_503_and_never_sent(alice, echo, settings):
@@ -243,22 +288,23 @@ def test_without_a_dpop_key_the_call_is_503_and_never_sent(alice, echo, settings
 # --- the sample API checks what the proxy sends -------------------------------------------------
 
 
+@pytest.mark.parametrize("upstream", ["dpop-api", "plain-api"])
 def test_the_sample_api_takes_the_bound_token_through_the_proxy(
-    alice, dpop_issuer, site_keys, caplog
+    alice, dpop_issuer, site_keys, caplog, upstream
 ):
     token = api_token(dpop_issuer, site_keys[0].kid)
     bind(alice, token)
     # The API wants its nonce: the first call meets the challenge and is sent once more.
-    response = alice.get("/api/proxy/dpop-api/whoami", **CSRF)
+    response = alice.get(f"/api/proxy/{upstream}/whoami", **CSRF)
     assert response.status_code == 200, response.content
-    assert "dpop-api asked for a new DPoP nonce" in caplog.text
+    assert f"{upstream} asked for a new DPoP nonce" in caplog.text
     assert response.json()["dpop_jkt"] == site_keys[0].kid
     assert "DPoP-Nonce" not in response
     note = alice.post(
-        "/api/proxy/dpop-api/notes", {"text": "milk"}, content_type="application/json", **CSRF
+        f"/api/proxy/{upstream}/notes", {"text": "milk"}, content_type="application/json", **CSRF
     )
     assert note.status_code == 201, note.content
-    assert alice.get("/api/proxy/dpop-api/notes", **CSRF).json()["notes"][-1]["text"] == "milk"
+    assert alice.get(f"/api/proxy/{upstream}/notes", **CSRF).json()["notes"][-1]["text"] == "milk"
 
 
 def test_the_sample_api_refuses_the_token_stolen(dpop_api, dpop_issuer, site_keys):
@@ -296,22 +342,40 @@ def test_the_sample_api_refuses_the_token_stolen(dpop_api, dpop_issuer, site_key
     assert replayed.headers["WWW-Authenticate"].startswith('DPoP realm="api"')
 
 
-def test_a_websocket_to_a_dpop_upstream_proves_its_handshake(
-    dpop_settings, live_edge, dpop_issuer, site_keys, caplog
-):
-    client = login(Client())
-    bind(client, api_token(dpop_issuer, site_keys[0].kid))
+def open_socket(live_edge, client, upstream):
     cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
-    with connect(
-        f"ws://127.0.0.1:{live_edge.port}/api/proxy/dpop-live/echo",
+    return connect(
+        f"ws://127.0.0.1:{live_edge.port}/api/proxy/{upstream}/echo",
         origin=Origin("http://testserver"),
         additional_headers={"Cookie": f"{django_settings.SESSION_COOKIE_NAME}={cookie}"},
         open_timeout=10,
-    ) as ws:
+    )
+
+
+@pytest.mark.parametrize("upstream", ["dpop-live", "plain-live"])
+def test_a_websocket_with_a_bound_token_proves_its_handshake(
+    dpop_settings, live_edge, dpop_issuer, site_keys, caplog, upstream
+):
+    client = login(Client())
+    bind(client, api_token(dpop_issuer, site_keys[0].kid))
+    with open_socket(live_edge, client, upstream) as ws:
         ws.send("!whoami")
         assert json.loads(ws.recv(5))["sub"] == "alice"
     # The live API wants its nonce too: the handshake met the challenge and was made again.
-    assert "dpop-live asked for a new DPoP nonce" in caplog.text
+    assert f"{upstream} asked for a new DPoP nonce" in caplog.text
+
+
+def test_a_websocket_with_a_bearer_token_to_a_dpop_upstream_is_refused_unsent(
+    dpop_settings, live_edge, dpop_provider
+):
+    client = login(Client())
+    bind(client, "an-unbound-token", token_type="Bearer")
+    dpop_provider.reset_stats()
+    with pytest.raises(InvalidStatus) as refused:
+        open_socket(live_edge, client, "dpop-live")
+    assert refused.value.response.status_code == 503
+    assert json.loads(refused.value.response.body)["error"] == "dpop_unavailable"
+    assert dpop_provider.stats()["refresh_grants"] == 0
 
 
 def api_token_for_echo(jkt):

@@ -1,6 +1,7 @@
 """End to end with DPoP-bound tokens from the real local provider: a login with OIDC_USE_DPOP
 binds the token to the site's key, the proxy proves it to the sample API (which takes DPoP-bound
-tokens only and wants its nonce), and the same token replayed as a bearer token is refused."""
+tokens only and wants its nonce), whether or not the upstream's settings say ``"dpop": true``,
+and the same token replayed as a bearer token is refused."""
 
 from typing import Any
 
@@ -13,25 +14,13 @@ from proxy.forwarding import forget_pool
 from proxy.retries import forget_nonces
 from tests.accounts.tokens.test_refresh import session_of
 from tests.client_keys import ec_pem
-from tests.proxy.conftest import CALLBACK, login
+from tests.conftest import use_provider
+from tests.proxy.conftest import login
 from tests.proxy.servers import SampleAPI
-from tests.stack import Provider
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 CSRF: dict[str, Any] = {"HTTP_X_CSRF": "1"}
-
-
-@pytest.fixture(scope="module")
-def dpop_provider():
-    provider = Provider(
-        redirect_uris=[CALLBACK],
-        post_logout_uris=["http://testserver/"],
-        DPOP_BOUND_ACCESS_TOKENS="1",
-        DPOP_REQUIRE_NONCE="1",
-    ).start()
-    yield provider
-    provider.stop()
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +34,12 @@ def strict_api(dpop_provider):
 
 @pytest.fixture
 def site(settings, dpop_provider, strict_api):
-    settings.OIDC_ISSUER = dpop_provider.issuer
-    settings.OIDC_CLIENT_ID = settings.OIDC_RP_CLIENT_ID = dpop_provider.client_id
-    settings.OIDC_CLIENT_SECRET = dpop_provider.client_secret
-    settings.OIDC_USE_DPOP = True
-    settings.OIDC_DPOP_KEYS = ec_pem()
-    settings.PROXY_UPSTREAMS = {"strict": {"url": strict_api.url, "dpop": True}}
+    use_provider(settings, dpop_provider, ec_pem())
+    settings.PROXY_UPSTREAMS = {
+        "strict": {"url": strict_api.url, "dpop": True},
+        # The same API, its settings silent about DPoP: the token's type decides all the same.
+        "unflagged": {"url": strict_api.url},
+    }
     forget_pool()
     forget_nonces()
     yield settings
@@ -76,3 +65,21 @@ def test_a_provider_bound_token_reaches_the_api_through_the_proxy_and_not_withou
     )
     assert replayed.status_code == 401
     assert replayed.json()["error"] == "invalid_token"
+
+
+def test_an_upstream_without_the_flag_gets_the_bound_token_as_dpop_and_its_answer_passes(
+    site, make_client, dpop_provider
+):
+    alice = login(make_client(), "alice")
+    key = load_signing_keys(ec_pem(), "ES256")[0]
+    dpop_provider.reset_stats()
+    for _ in range(2):
+        response = alice.get("/api/proxy/unflagged/whoami", **CSRF)
+        assert response.status_code == 200, response.content
+        assert response.json()["dpop_jkt"] == key.kid
+    note = alice.post(
+        "/api/proxy/unflagged/notes", {"text": "tea"}, content_type="application/json", **CSRF
+    )
+    assert note.status_code == 201, note.content
+    # Nothing was refused, so nothing was renewed: no refresh storm.
+    assert dpop_provider.stats()["refresh_grants"] == 0

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.client_keys import ec_pem
+from tests.conftest import use_provider
 from tests.proxy.conftest import login
 from tests.proxy.live_edge import EdgeClient
 
@@ -65,6 +67,25 @@ def test_a_call_with_nothing_due_costs_one_mget_and_no_query(
     assert echo.arrivals[-1].bearer.count(".") == 2
     assert async_redis_commands == ["MGET"] * 3
     assert redis_commands == []  # nothing through the sync client either
+    assert database_cursors == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_tokens_type_comes_with_the_same_mget(
+    proxy_settings, echo, live_edge, dpop_provider, async_redis_commands, database_cursors
+):
+    from django.test import Client
+
+    use_provider(proxy_settings, dpop_provider, ec_pem())
+    alice = EdgeClient(login(Client()), live_edge)
+    assert alice.get("/api/proxy/echo/warm", **CSRF).status_code == 200
+    del async_redis_commands[:], database_cursors[:]
+    assert alice.get("/api/proxy/echo/x", **CSRF).status_code == 200
+    # The record said "DPoP": the token went with a proof, and reading that cost nothing more.
+    arrival = echo.arrivals[-1]
+    assert arrival.header("Authorization") == f"DPoP {arrival.token}"
+    assert arrival.dpop_claims["htu"] == f"{echo.url}/base/x"
+    assert async_redis_commands == ["MGET"]
     assert database_cursors == []
 
 

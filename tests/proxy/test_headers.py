@@ -5,7 +5,6 @@ import pytest
 from proxy.headers import (
     browser_response_headers,
     connection_tokens,
-    credential_headers,
     private_cache_control,
     upstream_request_headers,
 )
@@ -22,7 +21,7 @@ def forwarded(extra_environ, token="tok"):  # noqa: S107
     return upstream_request_headers(
         environ,
         csrf_header="X-CSRF",
-        bearer_token=token,
+        credentials={"Authorization": f"Bearer {token}"} if token else {},
         forwarded_host="site.test",
         forwarded_proto="https",
     )
@@ -89,7 +88,7 @@ def test_csrf_header_name_follows_the_setting():
     headers = upstream_request_headers(
         environ,
         csrf_header="X-Requested-By",
-        bearer_token=None,
+        credentials={},
         forwarded_host="h",
         forwarded_proto="http",
     )
@@ -111,19 +110,22 @@ def test_forwarded_for_is_appended_proto_and_host_are_set():
     assert forwarded({})["X-Forwarded-For"] == "203.0.113.7"
 
 
-def test_a_dpop_upstream_gets_the_token_as_dpop_and_this_sites_proof_only():
+def test_the_token_goes_with_this_sites_proof_only_never_the_browsers():
     environ = {"HTTP_DPOP": "the.browsers.proof", "HTTP_AUTHORIZATION": "DPoP theirs"}
     headers = upstream_request_headers(
         environ,
         csrf_header="X-CSRF",
-        bearer_token="tok",
+        credentials={"Authorization": "DPoP tok", "DPoP": "our.proof.sig"},
         forwarded_host="h",
         forwarded_proto="https",
-        dpop_proof="our.proof.sig",
     )
     assert headers["Authorization"] == "DPoP tok"
     assert headers["DPoP"] == "our.proof.sig"
-    assert credential_headers("tok", None) == {"Authorization": "Bearer tok"}
+    without = upstream_request_headers(
+        environ, csrf_header="X-CSRF", credentials={}, forwarded_host="h", forwarded_proto="https"
+    )
+    assert "Authorization" not in without
+    assert "DPoP" not in without
 
 
 def test_no_token_no_authorization():

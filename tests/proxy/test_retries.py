@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from accounts.api import AuthenticationRequirement, StepUpRequired
+from accounts.api import AccessCredential, AuthenticationRequirement, StepUpRequired
 from proxy.exceptions import UpstreamNonceLoop, UpstreamNonceUnmet, UpstreamRefusedProof
 from proxy.retries import (
     Attempt,
@@ -19,6 +19,9 @@ from proxy.upstreams import parse_upstream
 BEARER = parse_upstream("notes", "https://api.example.com")
 DPOP = parse_upstream("dpop", {"url": "https://dpop.example.com", "dpop": True})
 NONCE = ['DPoP error="use_dpop_nonce"']
+# The token's type, not the upstream, names the scheme its challenges come in.
+BOUND = AccessCredential("t", "DPoP")
+UNBOUND = AccessCredential("t")
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +38,7 @@ def decide(upstream, status, challenges, nonce=None, *, attempt=None, replayable
         status,
         challenges,
         nonce,
-        attempt=attempt or Attempt(token="t"),
+        attempt=attempt or Attempt(token=BOUND if upstream.dpop else UNBOUND),
         replayable=replayable,
     )
     if verdict.refusal is not None:
@@ -45,7 +48,7 @@ def decide(upstream, status, challenges, nonce=None, *, attempt=None, replayable
 
 def judge(upstream, status, challenges, nonce=None):
     return judge_answer(
-        upstream, status, challenges, nonce, attempt=Attempt(token="t"), replayable=True
+        upstream, status, challenges, nonce, attempt=Attempt(token=BOUND), replayable=True
     )
 
 
@@ -69,10 +72,26 @@ def test_which_answers_are_retried(upstream, status, challenges, expected):
     assert decide(upstream, status, challenges) == expected
 
 
+@pytest.mark.parametrize(
+    ("challenges", "nonce", "expected"),
+    [
+        (['DPoP error="invalid_token"'], None, Retry(renew_token=True, nonce=None)),
+        (['Bearer error="invalid_token"'], None, None),
+        (NONCE, "n-1", Retry(renew_token=False, nonce="n-1")),
+    ],
+)
+def test_a_bound_token_to_an_upstream_without_the_flag_is_judged_as_dpop(
+    challenges, nonce, expected
+):
+    assert decide(BEARER, 401, challenges, nonce, attempt=Attempt(token=BOUND)) == expected
+    if nonce:
+        assert latest_nonce(BEARER) == nonce  # its nonces are for this site's proofs now
+
+
 def test_a_nonce_challenge_is_retried_once_with_its_nonce():
     retry = decide(DPOP, 401, NONCE, "n-1")
     assert retry == Retry(renew_token=False, nonce="n-1")
-    after = Attempt(token="t").after(retry, "t")
+    after = Attempt(token=BOUND).after(retry, BOUND)
     assert (after.nonce, after.nonce_retried, after.renewed) == ("n-1", True, False)
     with pytest.raises(UpstreamNonceLoop):
         decide(DPOP, 401, NONCE, "n-2", attempt=after)
@@ -81,7 +100,7 @@ def test_a_nonce_challenge_is_retried_once_with_its_nonce():
 @pytest.mark.parametrize("nonce", [None, "", "n-0", 'a"b'])
 def test_a_nonce_challenge_without_a_new_usable_nonce_is_a_loop_at_once(nonce):
     with pytest.raises(UpstreamNonceLoop):
-        decide(DPOP, 401, NONCE, nonce, attempt=Attempt(token="t", nonce="n-0"))
+        decide(DPOP, 401, NONCE, nonce, attempt=Attempt(token=BOUND, nonce="n-0"))
 
 
 def test_a_nonce_challenge_to_a_streamed_body_cannot_be_met_now():
@@ -98,15 +117,16 @@ def test_a_refused_proof_is_the_proxys_error():
 
 
 def test_the_token_is_renewed_once_and_each_retry_happens_once():
-    renewed = Attempt(token="t").after(Retry(renew_token=True, nonce=None), "t2")
-    assert (renewed.token, renewed.renewed) == ("t2", True)
+    new = AccessCredential("t2", "DPoP")
+    renewed = Attempt(token=BOUND).after(Retry(renew_token=True, nonce=None), new)
+    assert (renewed.token, renewed.renewed) == (new, True)
     assert decide(DPOP, 401, ['DPoP error="invalid_token"'], attempt=renewed) is None
     # A nonce challenge after a renewal still gets its one retry: three sends at most.
     assert decide(DPOP, 401, NONCE, "n-1", attempt=renewed) == Retry(False, "n-1")
 
 
 def test_a_renewal_carries_the_newest_nonce():
-    attempt = Attempt(token="t", nonce="n-1")
+    attempt = Attempt(token=BOUND, nonce="n-1")
     retry = decide(DPOP, 401, ['DPoP error="invalid_token"'], "n-2", attempt=attempt)
     assert retry == Retry(renew_token=True, nonce="n-2")
     assert decide(DPOP, 401, ['DPoP error="invalid_token"'], attempt=attempt).nonce == "n-1"
@@ -117,17 +137,20 @@ def test_nothing_is_retried_without_a_token_or_a_replayable_body():
     assert decide(BEARER, 401, ["Bearer"], replayable=False) is None
 
 
-def test_nonces_are_kept_per_upstream_origin_from_any_answer():
-    assert first_attempt(DPOP, "t").nonce is None
+def test_nonces_are_kept_per_upstream_origin_from_any_answer_to_a_bound_token():
+    assert first_attempt(DPOP, BOUND).nonce is None
     decide(DPOP, 200, [], "n-9")
-    assert first_attempt(DPOP, "t") == Attempt(token="t", nonce="n-9")
+    assert first_attempt(DPOP, BOUND) == Attempt(token=BOUND, nonce="n-9")
     note_nonce(DPOP, "not usable\\")
     assert latest_nonce(DPOP) == "n-9"
     same_origin = parse_upstream("other", {"url": "https://dpop.example.com/v2", "dpop": True})
     assert latest_nonce(same_origin) == "n-9"
-    decide(BEARER, 200, [], "n-1")
-    assert latest_nonce(BEARER) is None  # a bearer upstream's nonces are not ours to keep
-    assert first_attempt(BEARER, "t").nonce is None
+    decide(BEARER, 200, [], "n-1", attempt=Attempt(token=UNBOUND))
+    assert latest_nonce(BEARER) is None  # an answer to a bearer token has no nonce for us
+    assert first_attempt(BEARER, UNBOUND).nonce is None
+    decide(BEARER, 200, [], "n-2", attempt=Attempt(token=BOUND))
+    assert first_attempt(BEARER, BOUND).nonce == "n-2"
+    assert first_attempt(BEARER, UNBOUND).nonce is None
 
 
 def test_only_an_answer_that_earns_nothing_else_is_passed_on():

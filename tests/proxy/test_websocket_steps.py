@@ -109,7 +109,7 @@ def test_handshake_headers():
         pairs,
         client="10.0.0.1",
         csrf_header="X-CSRF",
-        bearer_token="tok",
+        credentials={"Authorization": "Bearer tok"},
         forwarded_host="site",
         forwarded_proto="https",
     )
