@@ -1,4 +1,5 @@
-"""Prometheus metrics of the accounts app: logins, logouts by reason, refreshes, lock waits.
+"""Prometheus metrics of the accounts app: logins, logouts by reason, refreshes, lock waits,
+tokens a provider left unbound although DPoP asked it to bind them.
 
 Counted from the app's own signals where there is one, so the counting stays out of the code
 paths it counts. Exposed by ``config.health.metrics`` (not public by default); without
@@ -69,6 +70,11 @@ LOCK_WAITS = Counter(
 )
 LOCK_TIMEOUTS = Counter(
     "bff_refresh_lock_timeouts_total", "Waits for the refresh lock that ran out of time."
+)
+UNBOUND_TOKENS = Counter(
+    "bff_dpop_unbound_tokens_total",
+    "Token answers (logins and refreshes) that brought Bearer tokens although their request "
+    "carried a DPoP proof (OIDC_USE_DPOP): tokens bound to no key.",
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import requests
 
 from accounts.exceptions import ProviderUnavailable
+from accounts.metrics import UNBOUND_TOKENS
 from accounts.oidc.provider_http import json_object
 
 logger = logging.getLogger(__name__)
@@ -81,9 +82,11 @@ _unbound_noted = False
 def _note_unbound_tokens() -> None:
     """A provider that does not do DPoP (or not for this client) ignores the proof and issues
     Bearer tokens (RFC 9449 section 5). They work as before, only not sender-constrained;
-    refusing them would lock everyone out over what is the provider's configuration. Said once
-    per process, so that the log shows it without repeating it on every refresh."""
+    refusing them would lock everyone out over what is the provider's configuration. Counted
+    every time (``bff_dpop_unbound_tokens_total``: a silent downgrade shows on a dashboard),
+    said once per process, so that the log shows it without repeating it on every refresh."""
     global _unbound_noted
+    UNBOUND_TOKENS.inc()
     if not _unbound_noted:
         _unbound_noted = True
         logger.warning(

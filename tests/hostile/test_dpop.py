@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import pytest
+from django.test import Client
 
 from tests.client_keys import ec_pem, thumbprint
 from tests.hostile.flows import (
@@ -110,11 +111,21 @@ def test_a_nonce_loop_at_refresh_is_a_503_and_the_session_stays(client, dpop):
     assert stored_tokens(client).token_type == "DPoP"
 
 
+def unbound_tokens_counted(settings):
+    """``bff_dpop_unbound_tokens_total`` as ``/metrics`` shows it to an operator."""
+    settings.METRICS_TOKEN = "scrape-secret"
+    body = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer scrape-secret").content.decode()
+    series = "bff_dpop_unbound_tokens_total "
+    found = [line for line in body.splitlines() if line.startswith(series)]
+    return float(found[0].split()[1]) if found else 0.0
+
+
 def test_a_provider_that_ignores_dpop_issues_bearer_tokens_which_are_taken(
-    client, dpop, caplog, monkeypatch
+    client, dpop, caplog, monkeypatch, settings
 ):
     monkeypatch.setattr("accounts.oidc.token_endpoint._unbound_noted", False)
     dpop.bind_dpop = False
+    before = unbound_tokens_counted(settings)
     with caplog.at_level(logging.WARNING, logger="accounts.oidc.token_endpoint"):
         assert log_in(client).status_code == 302
         record = renewed_tokens(client)
@@ -122,6 +133,8 @@ def test_a_provider_that_ignores_dpop_issues_bearer_tokens_which_are_taken(
     assert confirmation_of(record.access_token) is None
     said = [r.getMessage() for r in caplog.records if "Bearer tokens" in r.getMessage()]
     assert len(said) == 1  # once per process, not on every refresh
+    # But counted every time, the login's and the refresh's: a dashboard shows the downgrade.
+    assert unbound_tokens_counted(settings) - before == 2
 
 
 def test_without_dpop_no_proof_is_sent_and_tokens_stay_bearer(client, hostile):
