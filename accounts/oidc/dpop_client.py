@@ -1,6 +1,6 @@
 """DPoP as this site sends it (RFC 9449): the key a token is bound to, the proof that goes with
-an access token to an API (the proxy's upstreams, through ``accounts.api.dpop_proof``), and the
-nonces the provider hands out.
+a DPoP-bound access token to an API (``accounts.tokens.credential.AccessCredential.headers_for``,
+for the proxy's upstreams and your views alike), and the nonces the provider hands out.
 
 The keys never leave the server: proofs are made here and sent server to server, and the browser
 sees neither a key nor a proof. Proofs themselves are built by ``accounts.protocol.dpop``.
