@@ -194,16 +194,34 @@ CONSUMER = textwrap.dedent(
     """
     from django.http import HttpRequest, HttpResponse
 
-    from accounts.api import LoggedInUser, get_access_token, get_logged_in_user, with_access_token
+    from accounts.api import (
+        AccessCredential,
+        LoggedInUser,
+        get_access_credential,
+        get_access_token,
+        get_logged_in_user,
+        with_access_credential,
+        with_access_token,
+    )
 
 
     def header(request: HttpRequest) -> str:
         return "Bearer " + get_access_token(request, audience="https://reports.example")
 
 
+    def headers(request: HttpRequest) -> dict[str, str]:
+        credential = get_access_credential(request, audience="https://reports.example")
+        return credential.headers_for("GET", "https://reports.example/weekly")
+
+
     @with_access_token
     def dashboard(request: HttpRequest, token: str, page: int) -> HttpResponse:
         return HttpResponse(f"{page}: {len(token)}")
+
+
+    @with_access_credential
+    def reports(request: HttpRequest, credential: AccessCredential, week: int) -> HttpResponse:
+        return HttpResponse(f"{week}: {credential.scheme}")
 
 
     def greeting(request: HttpRequest) -> str:
@@ -212,8 +230,10 @@ CONSUMER = textwrap.dedent(
 
 
     dashboard(HttpRequest(), page=2)
+    reports(HttpRequest(), week=2)
     wrong: int = get_access_token(HttpRequest())
     dashboard(HttpRequest(), page="two")
+    also_wrong: str = get_access_credential(HttpRequest())
     """
 )
 
@@ -237,10 +257,11 @@ def test_a_consuming_projects_strict_mypy_sees_the_public_api_typed(installed, t
         timeout=300,
     )
     errors = [line for line in result.stdout.splitlines() if ": error:" in line]
-    # Exactly the two mistakes: with the API seen as Any, mypy would find neither.
-    assert len(errors) == 2, result.stdout + result.stderr
+    # Exactly the three mistakes: with the API seen as Any, mypy would find none.
+    assert len(errors) == 3, result.stdout + result.stderr
     assert 'expression has type "str", variable has type "int"' in errors[0]
     assert 'Argument "page" to "dashboard" has incompatible type "str"' in errors[1]
+    assert 'expression has type "AccessCredential", variable has type "str"' in errors[2]
 
 
 def test_without_prometheus_client_the_apps_count_nothing_and_work():
