@@ -50,6 +50,11 @@ _RSA_MINIMUM_BYTES = 256  # 2048 bits
 # A proof is a few hundred bytes (an RSA-4096 key about 1.5 KB): anything far larger is not one.
 MAX_PROOF_LENGTH = 8192
 MAX_JTI_LENGTH = 256
+# RFC 9449 section 8.1: nonce = 1*NQCHAR (%x21 / %x23-5B / %x5D-7E); a server's own is short.
+_NONCE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,512}")
+# NumericDate (RFC 7519): any JSON number. Bounding it before any arithmetic keeps a huge
+# integer (10**400) from overflowing a float, and NaN fails every comparison, so it is refused.
+_LATEST_TIME = 2**53
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -138,19 +143,18 @@ def check_proof(
         raise ProofRefused("The DPoP proof was made for another URL (htu).")
     if nonce_accepted is not None:
         nonce = claims.get("nonce")
-        if not isinstance(nonce, str) or not nonce_accepted(nonce):
+        # Only a nonce of the RFC's characters reaches the server's check: a comparison of
+        # other strings (non-ASCII ones) raises, and no nonce a server hands out holds them.
+        if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce) or not nonce_accepted(nonce):
             raise NonceRequired("The DPoP proof must carry this server's current nonce.")
-    iat = claims["iat"]
-    if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat):
+    iat = _seconds(claims["iat"])
+    if iat is None:
         raise ProofRefused("The DPoP proof's iat is not a time.")
     if abs(now - iat) > iat_window:
         raise ProofRefused("The DPoP proof is too old, or made in the future (iat).")
-    if access_token is not None and (
-        not isinstance(claims["ath"], str)
-        or not hmac.compare_digest(claims["ath"], _token_hash(access_token))
-    ):
+    if access_token is not None and not _same_hash(claims["ath"], _token_hash(access_token)):
         raise ProofRefused("The DPoP proof was made for another access token (ath).")
-    return CheckedProof(thumbprint=jwk_thumbprint(jwk), jti=jti, iat=float(iat))
+    return CheckedProof(thumbprint=jwk_thumbprint(jwk), jti=jti, iat=iat)
 
 
 def bound_thumbprint(claims: Mapping[str, Any]) -> str | None:
@@ -165,7 +169,9 @@ def bound_thumbprint(claims: Mapping[str, Any]) -> str | None:
 def replay_key(proof: CheckedProof) -> str:
     """What a replay cache keeps for ``proof``: its ``jti`` per key, hashed, so the cache holds
     nothing a caller chose (length, characters) and one key's ``jti`` never blocks another's."""
-    return hashlib.sha256(f"{proof.thumbprint}.{proof.jti}".encode()).hexdigest()
+    # surrogatepass: a JSON string may hold a lone surrogate ("\\ud800"), which is still a jti.
+    key = f"{proof.thumbprint}.{proof.jti}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(key).hexdigest()
 
 
 def replay_seconds(proof: CheckedProof, *, now: float, iat_window: float) -> int:
@@ -188,6 +194,20 @@ def comparable_uri(url: str) -> str:
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = _PERCENT.sub(_normal_escape, parts.path or "/")
     return urlunsplit((scheme, netloc, path, "", ""))
+
+
+def _seconds(value: Any) -> float | None:
+    """A NumericDate claim as seconds, or None for anything that is not a plausible one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if not -_LATEST_TIME <= value <= _LATEST_TIME:  # also false for NaN
+        return None
+    return float(value)
+
+
+def _same_hash(claimed: Any, expected: str) -> bool:
+    # compare_digest takes ASCII strings only: anything else is no base64url hash anyway.
+    return isinstance(claimed, str) and claimed.isascii() and hmac.compare_digest(claimed, expected)
 
 
 def _same_uri(htu: Any, url: str) -> bool:

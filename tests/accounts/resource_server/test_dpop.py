@@ -8,6 +8,7 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.http import HttpResponse
 from django.test import RequestFactory
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -325,6 +326,52 @@ def test_unusable_dpop_settings_are_503_not_500(settings, keys, issuer_key, hold
     assert response.status_code == 503
 
 
+def hostile_proof(holder, token, **claims):
+    """A proof signed by the token's own key, with claims a hostile client chose."""
+    from accounts.protocol.dpop import access_token_hash
+    from accounts.protocol.signing_keys import public_jwk
+
+    base = {"jti": "j", "htm": "GET", "htu": URL, "iat": int(time.time())}
+    base["ath"] = access_token_hash(token)
+    header = {"typ": "dpop+jwt", "jwk": public_jwk(holder.private_key)}
+    return jwt.encode({**base, **claims}, holder.private_key, algorithm="ES256", headers=header)
+
+
+HOSTILE_PROOF_CLAIMS = [
+    {"iat": 10**400},
+    {"iat": float("nan")},
+    {"iat": 1e308},
+    {"ath": "é"},
+    {"ath": "\ud800"},
+    {"ath": ["x"]},
+    {"htu": "http://[::1"},
+    {"htu": "http://testserver:99999/notes"},
+    {"htm": {"GET": 1}},
+]
+
+
+@pytest.mark.parametrize("claims", HOSTILE_PROOF_CLAIMS)
+def test_the_decorator_answers_a_hostile_proof_with_a_clean_401(
+    django_validator, issuer_key, holder, claims
+):
+    token = bound_token(issuer_key, holder)
+    response = notes(django_get("/notes", token, hostile_proof(holder, token, **claims)))
+    assert response.status_code == 401
+    assert json.loads(response.content)["error"] == "invalid_dpop_proof"
+    assert response["WWW-Authenticate"].startswith(f'DPoP realm="api", {ALGS}')
+
+
+@pytest.mark.parametrize("nonce", ["é", "\ud800", "x" * 5000, 42])
+def test_a_hostile_nonce_is_answered_with_a_fresh_one(keys, issuer_key, holder, nonce):
+    validator = make_validator(keys, nonces=HmacNonces(b"k" * 32))
+    view = require_access_token(validator=validator)(lambda request: HttpResponse())
+    token = bound_token(issuer_key, holder)
+    response = view(django_get("/notes", token, hostile_proof(holder, token, nonce=nonce)))
+    assert response.status_code == 401
+    assert json.loads(response.content)["error"] == "use_dpop_nonce"
+    assert response["DPoP-Nonce"]
+
+
 # --- Django REST framework ---------------------------------------------------------------------
 
 
@@ -374,3 +421,17 @@ def test_proof_claims_never_reach_the_token_claims(validator, issuer_key, holder
     claims = validator.validate_request(**request)
     assert "htm" not in claims
     assert jwt.get_unverified_header(request["dpop"][0])["typ"] == "dpop+jwt"
+
+
+@pytest.mark.parametrize("claims", [*HOSTILE_PROOF_CLAIMS, {"jti": "\ud800"}])
+def test_drf_answers_a_hostile_proof_with_a_clean_401(validator, issuer_key, holder, claims):
+    view = drf_view(validator)
+    token = bound_token(issuer_key, holder)
+    dpop = hostile_proof(holder, token, **claims)
+    headers = {"HTTP_AUTHORIZATION": f"DPoP {token}", "HTTP_DPOP": dpop}
+    response = view(APIRequestFactory().get("/notes", **headers))
+    # A strange but unique jti is a jti: the proof passes, once.
+    expected = 200 if "jti" in claims else 401
+    assert response.status_code == expected
+    if expected == 401:
+        assert 'error="invalid_dpop_proof"' in response["WWW-Authenticate"]
