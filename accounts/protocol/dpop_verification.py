@@ -27,6 +27,7 @@ import jwt
 
 from accounts.protocol.dpop import PROOF_TYPE, access_token_hash
 from accounts.protocol.signing_keys import SUPPORTED_ALGORITHMS, KeyUnusable, jwk_thumbprint
+from accounts.protocol.times import numeric_date
 
 # What this site signs with is what its resource-server helper accepts, unless told otherwise.
 DEFAULT_ALGORITHMS = SUPPORTED_ALGORITHMS
@@ -52,9 +53,6 @@ MAX_PROOF_LENGTH = 8192
 MAX_JTI_LENGTH = 256
 # RFC 9449 section 8.1: nonce = 1*NQCHAR (%x21 / %x23-5B / %x5D-7E); a server's own is short.
 _NONCE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,512}")
-# NumericDate (RFC 7519): any JSON number. Bounding it before any arithmetic keeps a huge
-# integer (10**400) from overflowing a float, and NaN fails every comparison, so it is refused.
-_LATEST_TIME = 2**53
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
@@ -147,7 +145,7 @@ def check_proof(
         # other strings (non-ASCII ones) raises, and no nonce a server hands out holds them.
         if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce) or not nonce_accepted(nonce):
             raise NonceRequired("The DPoP proof must carry this server's current nonce.")
-    iat = _seconds(claims["iat"])
+    iat = numeric_date(claims["iat"])  # None for 10**400, NaN, a string...
     if iat is None:
         raise ProofRefused("The DPoP proof's iat is not a time.")
     if abs(now - iat) > iat_window:
@@ -194,15 +192,6 @@ def comparable_uri(url: str) -> str:
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = _PERCENT.sub(_normal_escape, parts.path or "/")
     return urlunsplit((scheme, netloc, path, "", ""))
-
-
-def _seconds(value: Any) -> float | None:
-    """A NumericDate claim as seconds, or None for anything that is not a plausible one."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not -_LATEST_TIME <= value <= _LATEST_TIME:  # also false for NaN
-        return None
-    return float(value)
 
 
 def _same_hash(claimed: Any, expected: str) -> bool:

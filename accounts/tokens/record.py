@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import TokenRecordUnreadable
+from accounts.protocol.times import lifetime, numeric_date
 from accounts.sessions import records
 from accounts.sessions.store import SessionStore
 from accounts.tokens.cipher import decrypt_record, encrypt_record
@@ -58,7 +59,7 @@ class TokenRecord:
             token_type=str(response.get("token_type", "Bearer")),
             scope=str(response.get("scope", "")),
             access_token_expires_at=_access_token_expiry(response, now),
-            id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
+            id_token_expires_at=numeric_date(claims.get("exp")),
             # Non-standard but common (Keycloak, some Auth0 setups): the refresh token's lifetime.
             refresh_token_expires_at=_expires_at(response.get("refresh_expires_in"), now),
             claims=claims,
@@ -87,7 +88,7 @@ class TokenRecord:
             token_type=str(answer.get("token_type", "Bearer")),
             scope=str(answer.get("scope", self.scope)),
             access_token_expires_at=_access_token_expiry(answer, now),
-            id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
+            id_token_expires_at=numeric_date(claims.get("exp")),
             refresh_token_expires_at=(
                 _expires_at(answer["refresh_expires_in"], now)
                 if "refresh_expires_in" in answer
@@ -145,9 +146,17 @@ class TokenRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TokenRecord:
         try:
-            return cls(**data)
+            record = cls(**data)
         except TypeError as exc:  # a record written by an incompatible version
             raise TokenRecordUnreadable("The stored tokens have an unknown format.") from exc
+        # Earlier versions kept whatever expiry a provider's answer implied (1e300, Infinity),
+        # which no page can show: such an expiry is read as unknown.
+        return replace(
+            record,
+            access_token_expires_at=_stored_time(record.access_token_expires_at),
+            id_token_expires_at=_stored_time(record.id_token_expires_at),
+            refresh_token_expires_at=_stored_time(record.refresh_token_expires_at),
+        )
 
     def access_token_expired(self, *, now: float) -> bool:
         """True when the access token has expired; False if its expiry is unknown."""
@@ -240,7 +249,11 @@ def _jwt_expiry(token: str) -> float | None:
         exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
     except jwt.InvalidTokenError:
         return None
-    return float(exp) if isinstance(exp, int | float) else None
+    return numeric_date(exp)
+
+
+def _stored_time(value: float | None) -> float | None:
+    return value if value is None else numeric_date(value)
 
 
 def _optional_str(value: Any) -> str | None:
@@ -248,8 +261,6 @@ def _optional_str(value: Any) -> str | None:
 
 
 def _expires_at(expires_in: Any, now: float) -> float | None:
-    try:
-        seconds = float(expires_in)
-    except (TypeError, ValueError):
-        return None
-    return now + seconds if seconds > 0 else None
+    # An odd lifetime (10**400, "1e400", NaN) is as good as none: the expiry is unknown.
+    seconds = lifetime(expires_in)
+    return None if seconds is None else now + seconds

@@ -139,6 +139,15 @@ def test_refresh_accepts_an_answer_without_expires_in(logged_in, hostile):
     assert hostile.grants["refresh_token"] == 1  # not renewed again at once
 
 
+@pytest.mark.parametrize("expires_in", [10**400, 1e300, "1e400"])
+def test_refresh_reads_an_odd_expires_in_as_none(logged_in, hostile, expires_in):
+    # 10**400 was a 500 on whatever page the renewal ran for.
+    hostile.next_token_response(expires_in=expires_in)
+    assert logged_in.get("/account/").status_code == 200
+    assert logged_in.get("/auth/session/").json()["expires"]["access_token"] is not None
+    assert hostile.grants["refresh_token"] == 1
+
+
 # --- a provider that acts on a refresh but answers too late -------------------------------------
 
 
