@@ -8,6 +8,7 @@ each caller turns these exceptions into its own.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import requests
@@ -16,6 +17,18 @@ from accounts.exceptions import ProviderUnavailable
 from accounts.oidc.provider_http import json_object
 
 logger = logging.getLogger(__name__)
+
+# What each token may hold, so that it can go where it must. An access token goes in an
+# Authorization header (and a DPoP proof hashes its ASCII): visible ASCII, no space, which would
+# end the credentials (RFC 6749 A.12 allows VSCHAR, RFC 6750 section 2.1 narrows it further).
+# A refresh token goes in a form body: VSCHAR (RFC 6749 A.17). An ID token is a compact JWS:
+# base64url characters and dots. A provider that sends anything else is at fault, and a token that
+# cannot be sent is refused here, where it enters, rather than failing every call that uses it.
+_TOKEN_CHARACTERS = {
+    "access_token": re.compile(r"[\x21-\x7e]+"),
+    "refresh_token": re.compile(r"[\x20-\x7e]+"),
+    "id_token": re.compile(r"[A-Za-z0-9_\-.=]+"),
+}
 
 
 class TokenEndpointRefused(Exception):
@@ -31,7 +44,8 @@ class TokenEndpointRefused(Exception):
 
 
 class MalformedTokenAnswer(ProviderUnavailable):
-    """A success this site cannot use: a token missing, or a token type it did not ask for.
+    """A success this site cannot use: a token missing or holding characters it may not, or a
+    token type it did not ask for.
 
     A ``ProviderUnavailable``: the provider is at fault, and the user can only wait for it.
     """
@@ -63,6 +77,16 @@ def checked_token_answer(
     for name in required:
         if not isinstance(body.get(name), str) or not body[name]:
             raise MalformedTokenAnswer(f"The identity provider's answer lacks {name}.")
+    for name, characters in _TOKEN_CHARACTERS.items():
+        value = body.get(name)
+        # A refresh token or an ID token a refresh leaves out is no token; one that is there
+        # must be one (an empty refresh token is read as none, as before).
+        if (
+            value is not None
+            and value != ""
+            and not (isinstance(value, str) and characters.fullmatch(value))
+        ):
+            raise MalformedTokenAnswer(f"The identity provider's answer has an unusable {name}.")
     token_type = body.get("token_type", "" if token_type_required else "bearer")
     # RFC 6749 section 5.1: the type is case-insensitive ("Bearer", "bearer", "BEARER").
     kind = str(token_type).lower()

@@ -344,6 +344,16 @@ def test_userinfo_is_never_called_so_its_sub_cannot_differ(client, hostile):
     assert hostile.hits["/userinfo"] == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("access_token", "tök"), ("access_token", "two words"), ("refresh_token", "r\né")],
+)
+def test_login_refuses_a_token_that_cannot_be_sent(client, hostile, redis_client, name, value):
+    # A non-ASCII access token was a 500 on every call to a DPoP upstream (its proof hashes it).
+    hostile.next_token_response(**{name: value})
+    refused_login(client, redis_client, f"unusable {name}")
+
+
 ODD_LIFETIMES = [10**400, 1e300, "1e400", float("nan"), float("inf"), -300, True, [300]]
 
 
