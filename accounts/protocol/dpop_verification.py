@@ -21,11 +21,10 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 
-from accounts.protocol.dpop import PROOF_TYPE, access_token_hash
+from accounts.protocol.dpop import PROOF_TYPE, access_token_hash, comparable_uri
 from accounts.protocol.signing_keys import SUPPORTED_ALGORITHMS, KeyUnusable, jwk_thumbprint
 from accounts.protocol.times import numeric_date
 
@@ -53,9 +52,6 @@ MAX_PROOF_LENGTH = 8192
 MAX_JTI_LENGTH = 256
 # RFC 9449 section 8.1: nonce = 1*NQCHAR (%x21 / %x23-5B / %x5D-7E); a server's own is short.
 _NONCE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,512}")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
 
 
 class ProofRefused(ValueError):
@@ -177,23 +173,6 @@ def replay_seconds(proof: CheckedProof, *, now: float, iat_window: float) -> int
     return max(1, math.ceil(proof.iat + iat_window - now) + 1)
 
 
-def comparable_uri(url: str) -> str:
-    """``url`` as ``htu`` is compared (RFC 9449 section 4.3, check 9; RFC 3986 section 6.2.2-3):
-    without query and fragment, scheme and host in lower case, no default port, an empty path as
-    ``/``, percent-escapes of unreserved characters decoded and the others upper-cased. Raises
-    ``ValueError`` for what is not an absolute http(s) URL."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = parts.hostname
-    if scheme not in _DEFAULT_PORTS or not host:
-        raise ValueError("not an absolute http(s) URL")
-    port = parts.port
-    host = f"[{host}]" if ":" in host else host
-    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = _PERCENT.sub(_normal_escape, parts.path or "/")
-    return urlunsplit((scheme, netloc, path, "", ""))
-
-
 def _same_hash(claimed: Any, expected: str) -> bool:
     # compare_digest takes ASCII strings only: anything else is no base64url hash anyway.
     return isinstance(claimed, str) and claimed.isascii() and hmac.compare_digest(claimed, expected)
@@ -206,11 +185,6 @@ def _same_uri(htu: Any, url: str) -> bool:
         return comparable_uri(htu) == comparable_uri(url)
     except ValueError:
         return False
-
-
-def _normal_escape(match: re.Match[str]) -> str:
-    char = chr(int(match.group(1), 16))
-    return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
 
 
 def _public_key(jwk: dict[str, Any], alg: str) -> Any:

@@ -10,14 +10,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from accounts.protocol.dpop import access_token_hash, proof
+from accounts.protocol.dpop import access_token_hash, comparable_uri, proof
 from accounts.protocol.dpop_verification import (
     NonceRequired,
     ProofRefused,
     accepted_algorithms,
     bound_thumbprint,
     check_proof,
-    comparable_uri,
     replay_key,
     replay_seconds,
 )
@@ -333,6 +332,9 @@ def test_comparable_uri():
     assert comparable_uri("http://H:80") == "http://h/"
     assert comparable_uri("https://h/a%2fb%7e") == "https://h/a%2Fb~"
     assert comparable_uri("http://[::1]:8000/x?y") == "http://[::1]:8000/x"
+    assert comparable_uri("https://h/caf\u00e9") == comparable_uri("https://h/caf%c3%a9")
+    with pytest.raises(UnicodeEncodeError):
+        comparable_uri("https://h/\ud800")
     with pytest.raises(ValueError, match="http"):
         comparable_uri("ws://h/x")
 

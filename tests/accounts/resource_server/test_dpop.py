@@ -307,6 +307,45 @@ def test_the_decorator_checks_htu_against_the_public_base_url(
     assert notes(django_get("/notes", token, proof_for_public)).status_code == 200
 
 
+@pytest.mark.parametrize("base_url", ["https://api.example.com", ""])
+@pytest.mark.parametrize(
+    ("htu_path", "raw_uri"),
+    [
+        ("/notes/caf%C3%A9", None),  # non-ASCII: the decoded path never matched
+        ("/notes/caf%c3%a9", None),  # escapes compare without case
+        ("/notes/caf\u00e9", None),  # an IRI names the same URI
+        ("/notes/a%2Fb", "/notes/a%2Fb?page=2"),  # an escaped slash, as the server saw it
+        ("/notes/a%3Ab", "/notes/a%3Ab"),
+    ],
+)
+def test_htu_names_the_path_as_the_client_wrote_it(
+    settings, django_validator, issuer_key, holder, base_url, htu_path, raw_uri
+):
+    settings.RESOURCE_SERVER_BASE_URL = base_url
+    origin = base_url or "http://testserver"
+    token = bound_token(issuer_key, holder)
+    dpop = dpop_request(holder, token, url=origin + htu_path)["dpop"][0]
+    extra = {} if raw_uri is None else {"RAW_URI": raw_uri}
+    request = RequestFactory().get(
+        htu_path.replace("\u00e9", "%C3%A9"),
+        HTTP_AUTHORIZATION=f"DPoP {token}",
+        HTTP_DPOP=dpop,
+        **extra,
+    )
+    response = notes(request)
+    assert response.status_code == 200, response.content
+
+
+def test_a_raw_path_that_is_not_the_requests_is_not_trusted(settings, django_validator):
+    from accounts.resource_server.conf import request_url
+
+    settings.RESOURCE_SERVER_BASE_URL = "https://api.example.com"
+    # Mounted under a prefix by a proxy: the server's raw path lacks it; the decoded one is
+    # what the API is reached at.
+    request = RequestFactory().get("/api/notes/caf%C3%A9", RAW_URI="/notes/x")
+    assert request_url(request) == "https://api.example.com/api/notes/caf%C3%A9"
+
+
 def test_a_replay_cache_that_does_not_answer_is_503(
     django_validator, issuer_key, holder, dead_redis
 ):
