@@ -16,10 +16,10 @@ from django.core.exceptions import DisallowedHost
 
 from accounts.api import (
     AccountsError,
+    AuthenticationRequirement,
     EdgeError,
     EdgeRequest,
     aget_edge_token,
-    step_up_required,
     watch_session_end,
 )
 from proxy.asgi_scope import ScopeRequest, SiteHeaders, edge_request, header_pairs, joined
@@ -33,8 +33,7 @@ from proxy.metrics import UPSTREAM_SECONDS, count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_payload
 from proxy.retries import first_attempt, proof_for, retry_headers
-from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
-from proxy.step_up import step_up_challenge
+from proxy.step_up import challenged_requirement, unmet
 from proxy.steps import (
     BrowserHead,
     browser_head,
@@ -140,16 +139,20 @@ async def _forward(
     while (retry := await aretry_for(response, upstream, attempt, body.replayable)) is not None:
         if retry.renew_token:
             logger.info("%s answered 401; renewing the access token once", upstream.name)
-            token = await upstream_token(edge, upstream, cookies, force=True)
+            token = await upstream_token(
+                edge, upstream, cookies, force=True, requirement=retry.requirement
+            )
         else:
             logger.info("%s asked for a new DPoP nonce; sending once more", upstream.name)
         attempt = attempt.after(retry, token)
         outgoing.update(retry_headers(upstream, method, target, attempt))
         response = await _send(upstream, method, target, outgoing, body)
-    required = step_up_challenge(response.status, response.headers.getall("WWW-Authenticate", []))
-    if required is not None:
+    challenges = response.headers.getall("WWW-Authenticate", [])
+    if (required := challenged_requirement(upstream, response.status, challenges)) is not None:
+        # As proxy.views: a login short of it steps up; one that meets it cannot do more.
         await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        raise step_up_required(request, required, STEP_UP_MESSAGE)
+        await upstream_token(edge, upstream, cookies, force=False, requirement=required)
+        raise unmet(upstream)
     head = browser_head(
         response.status,
         [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
@@ -167,17 +170,24 @@ async def _forward(
 
 
 async def upstream_token(
-    edge: EdgeRequest, upstream: Upstream, cookies: list[str], *, force: bool
+    edge: EdgeRequest,
+    upstream: Upstream,
+    cookies: list[str],
+    *,
+    force: bool,
+    requirement: AuthenticationRequirement | None = None,
 ) -> str | None:
+    """The token for ``upstream``, from a login that meets ``requirement`` (an upstream's
+    step-up challenge; nobody logged in then needs a login too) or else the upstream's own."""
     if not wants_token(upstream, authenticated=True):
         return None
     got = await aget_edge_token(
         edge,
         audience=upstream.audience,
         scope=upstream.scope,
-        optional=upstream.auth == "optional",
+        optional=upstream.auth == "optional" and requirement is None,
         force=force,
-        requirement=upstream.requirement,
+        requirement=upstream.requirement if requirement is None else requirement,
     )
     cookies.extend(got.set_cookies)
     return got.token

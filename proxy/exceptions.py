@@ -134,3 +134,13 @@ class UpstreamRefusedProof(ProxyError):
     status = 502
     code = "upstream_refused_dpop_proof"
     title = "The upstream refused this site's DPoP proof"
+
+
+class UpstreamStepUpUnmet(ProxyError):
+    """An upstream's step-up challenge (RFC 9470) that the session's login already meets,
+    repeated after the token was renewed for it (or the call could not be sent again). Sending
+    the user to log in again would bring back the same login and the same challenge."""
+
+    status = 403
+    code = "upstream_step_up_unmet"
+    title = "The API asks for a login level this session already has"

@@ -10,9 +10,12 @@ proof each attempt carries.
   sent, the upstream is looping: **502** ``upstream_dpop_nonce_loop``, never its raw 401, which a
   page's script would take for a logout. A 401 ``invalid_dpop_proof`` refused this site's proof:
   **502** ``upstream_refused_dpop_proof``.
+- An RFC 9470 step-up challenge (``proxy.step_up``): the token is renewed for what it asks,
+  which steps the user up instead when the session's login falls short, and the call is sent
+  once more; challenged again: **403** ``upstream_step_up_unmet``.
 
 Each kind of retry happens at most once, and only when the body can be sent again, so a call
-goes out three times at most. Each upstream's latest nonce (from any answer) is remembered per
+goes out four times at most. Each upstream's latest nonce (from any answer) is remembered per
 process and origin, so the next call carries it and costs no challenge.
 """
 
@@ -22,10 +25,11 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from accounts.api import dpop_proof, nonce_to_retry_with, usable_nonce
+from accounts.api import AuthenticationRequirement, dpop_proof, nonce_to_retry_with, usable_nonce
 from proxy.challenges import challenge_errors
 from proxy.exceptions import UpstreamNonceLoop, UpstreamNonceUnmet, UpstreamRefusedProof
 from proxy.headers import credential_headers
+from proxy.step_up import challenged_requirement, step_up_resend
 from proxy.upstreams import Upstream
 
 NONCE_CHALLENGE = "use_dpop_nonce"
@@ -43,10 +47,14 @@ class Attempt:
     nonce: str | None = None  # the DPoP nonce its proof carried
     renewed: bool = False
     nonce_retried: bool = False
+    stepped_up: bool = False  # sent again after a step-up challenge
 
     def after(self, retry: Retry, token: str | None) -> Attempt:
         if retry.renew_token:
-            return replace(self, token=token, nonce=retry.nonce, renewed=True)
+            stepped_up = self.stepped_up or retry.requirement is not None
+            return replace(
+                self, token=token, nonce=retry.nonce, renewed=True, stepped_up=stepped_up
+            )
         return replace(self, nonce=retry.nonce, nonce_retried=True)
 
 
@@ -54,6 +62,8 @@ class Attempt:
 class Retry:
     renew_token: bool  # False: the same token, signed again with ``nonce``
     nonce: str | None
+    # A step-up challenge's: the renewed token must come from a login that meets it.
+    requirement: AuthenticationRequirement | None = None
 
 
 def first_attempt(upstream: Upstream, token: str | None) -> Attempt:
@@ -70,10 +80,18 @@ def next_attempt(
     replayable: bool,
 ) -> Retry | None:
     """The retry to make after this answer, or None to hand it to the browser. Remembers a DPoP
-    upstream's new nonce. Raises ``UpstreamNonceLoop``, ``UpstreamNonceUnmet`` or
-    ``UpstreamRefusedProof`` for the answers no browser should see."""
+    upstream's new nonce. Raises ``UpstreamNonceLoop``, ``UpstreamNonceUnmet``,
+    ``UpstreamRefusedProof`` or ``UpstreamStepUpUnmet`` for the answers no browser should see."""
     if upstream.dpop:
         note_nonce(upstream, nonce_header)
+    required = challenged_requirement(upstream, status, challenges)
+    if required is not None:
+        # Also without a token (an optional upstream, nobody logged in): the getter asks for a
+        # login that meets it.
+        if not step_up_resend(upstream, stepped_up=attempt.stepped_up, replayable=replayable):
+            return None  # the shell checks the session, and gives up
+        nonce = usable_nonce(nonce_header) or attempt.nonce
+        return Retry(renew_token=True, nonce=nonce, requirement=required)
     if status != 401 or attempt.token is None:
         return None
     errors = challenge_errors(challenges, "dpop" if upstream.dpop else "bearer")

@@ -17,9 +17,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from accounts.api import (
     AccountsError,
+    AuthenticationRequirement,
     check_authentication,
     get_access_token,
-    step_up_required,
 )
 from proxy.bodies import RequestBody, read_request_body
 from proxy.conf import proxy_settings
@@ -30,8 +30,7 @@ from proxy.metrics import UPSTREAM_SECONDS, count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_response
 from proxy.retries import first_attempt, proof_for, retry_headers
-from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
-from proxy.step_up import step_up_challenge
+from proxy.step_up import challenged_requirement, unmet
 from proxy.steps import (
     browser_head,
     check_csrf_header,
@@ -94,20 +93,33 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
     while (retry := retry_for(response, upstream, attempt, body.replayable)) is not None:
         if retry.renew_token:
             logger.info("%s answered 401; renewing the access token once", upstream.name)
-            token = _bearer_token(request, upstream, force=True)
+            token = _bearer_token(request, upstream, force=True, requirement=retry.requirement)
         else:
             logger.info("%s asked for a new DPoP nonce; sending once more", upstream.name)
         attempt = attempt.after(retry, token)
         headers.update(retry_headers(upstream, method, target, attempt))
         response = _send(upstream, method, target, headers, body)
-    required = step_up_challenge(response.status, response.headers.getlist("WWW-Authenticate"))
-    if required is not None:
+    challenges = response.headers.getlist("WWW-Authenticate")
+    if (required := challenged_requirement(upstream, response.status, challenges)) is not None:
+        # A step-up challenge the call could not be sent again for: a login short of it steps
+        # up; one that meets it cannot do more.
         discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        raise step_up_required(request, required, STEP_UP_MESSAGE)
+        _bearer_token(request, upstream, force=False, requirement=required)
+        raise unmet(upstream)
     return _browser_response(request, response, upstream, target=target, proxy_base=prefix)
 
 
-def _bearer_token(request: HttpRequest, upstream: Upstream, *, force: bool) -> str | None:
+def _bearer_token(
+    request: HttpRequest,
+    upstream: Upstream,
+    *,
+    force: bool,
+    requirement: AuthenticationRequirement | None = None,
+) -> str | None:
+    """The token for ``upstream``, from a login that meets its requirement and ``requirement``
+    (an upstream's step-up challenge): ``StepUpRequired`` (or ``LoginRequired``) otherwise."""
+    if requirement is not None:
+        check_authentication(request, requirement)
     if not wants_token(upstream, authenticated=request.user.is_authenticated):
         return None
     if upstream.requirement:

@@ -27,7 +27,7 @@ import aiohttp
 from django.core.exceptions import DisallowedHost
 from yarl import URL
 
-from accounts.api import AccountsError, EdgeError, step_up_required, watch_session_end
+from accounts.api import AccountsError, EdgeError, watch_session_end
 from proxy.asgi_http import asgi_headers, upstream_token
 from proxy.asgi_scope import ScopeRequest, SiteHeaders, edge_request, header_pairs, joined
 from proxy.async_forwarding import client_session
@@ -38,8 +38,6 @@ from proxy.metrics import count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_payload
 from proxy.retries import Attempt, Retry, first_attempt, next_attempt, proof_for, retry_headers
-from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
-from proxy.step_up import step_up_challenge
 from proxy.steps import forwarded_target, route_prefix
 from proxy.upstreams import Upstream, get_upstream
 from proxy.websocket_steps import (
@@ -118,15 +116,11 @@ async def proxy_websocket(
                     ws = await _connect(upstream, target, outgoing, protocols)
                     break
                 except aiohttp.WSServerHandshakeError as refused:
-                    challenges = (
-                        refused.headers.getall("WWW-Authenticate", []) if refused.headers else []
-                    )
-                    required = step_up_challenge(refused.status, challenges)
-                    if required is not None:
-                        raise step_up_required(request, required, STEP_UP_MESSAGE) from refused
                     retry = _retry(upstream, refused, attempt)
                 if retry.renew_token:
-                    bearer = await upstream_token(edge, upstream, cookies, force=True)
+                    bearer = await upstream_token(
+                        edge, upstream, cookies, force=True, requirement=retry.requirement
+                    )
                 else:
                     logger.info("%s asked for a new DPoP nonce; shaking hands again", name)
                 attempt = attempt.after(retry, bearer)

@@ -2,7 +2,13 @@
 
 import pytest
 
-from proxy.exceptions import UpstreamNonceLoop, UpstreamNonceUnmet, UpstreamRefusedProof
+from accounts.api import AuthenticationRequirement
+from proxy.exceptions import (
+    UpstreamNonceLoop,
+    UpstreamNonceUnmet,
+    UpstreamRefusedProof,
+    UpstreamStepUpUnmet,
+)
 from proxy.retries import (
     Attempt,
     Retry,
@@ -116,3 +122,53 @@ def test_nonces_are_kept_per_upstream_origin_from_any_answer():
     decide(BEARER, 200, [], "n-1")
     assert latest_nonce(BEARER) is None  # a bearer upstream's nonces are not ours to keep
     assert first_attempt(BEARER, "t").nonce is None
+
+
+# --- RFC 9470 step-up challenges (proxy.step_up) ------------------------------------------------
+
+STEP_UP = ['Bearer error="insufficient_user_authentication", acr_values="gold"']
+GOLD = AuthenticationRequirement(("gold",))
+
+
+def test_a_step_up_challenge_renews_the_token_for_its_requirement_once():
+    retry = decide(BEARER, 401, STEP_UP)
+    assert retry == Retry(renew_token=True, nonce=None, requirement=GOLD)
+    again = Attempt(token="t").after(retry, "t2")
+    assert again.stepped_up
+    assert again.renewed
+    # The renewed token was challenged again: the session has the level, the API wants more
+    # than any login gives it. Logging in again would loop.
+    with pytest.raises(UpstreamStepUpUnmet) as unmet:
+        decide(BEARER, 401, STEP_UP, attempt=again)
+    assert unmet.value.status == 403
+    assert "logging in again would change nothing" in unmet.value.message
+
+
+def test_a_step_up_challenge_after_an_invalid_token_renewal_still_gets_its_own():
+    renewed = Attempt(token="t").after(Retry(renew_token=True, nonce=None), "t2")
+    assert decide(BEARER, 401, STEP_UP, attempt=renewed).requirement == GOLD
+
+
+def test_a_step_up_challenge_to_a_streamed_body_is_left_to_the_shell():
+    # Nothing to send again: the shell checks the session (a short one steps up) and gives up.
+    assert decide(BEARER, 401, STEP_UP, replayable=False) is None
+
+
+def test_a_step_up_challenge_without_a_token_asks_for_a_login_that_meets_it():
+    optional = parse_upstream("maybe", {"url": "https://api.example.com", "auth": "optional"})
+    retry = decide(optional, 401, STEP_UP, attempt=Attempt(token=None))
+    assert retry is not None
+    assert retry.requirement == GOLD
+
+
+def test_an_upstream_sent_no_token_is_not_stepped_up_for():
+    anonymous = parse_upstream("open", {"url": "https://api.example.com", "auth": "none"})
+    assert decide(anonymous, 401, STEP_UP, attempt=Attempt(token=None)) is None
+
+
+def test_a_dpop_upstreams_step_up_challenge_keeps_its_nonce():
+    challenge = ['DPoP error="insufficient_user_authentication", max_age="60"']
+    retry = decide(DPOP, 401, challenge, "n-2")
+    assert retry == Retry(
+        renew_token=True, nonce="n-2", requirement=AuthenticationRequirement(max_age=60)
+    )
