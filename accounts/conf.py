@@ -26,6 +26,9 @@ DEFAULT_PUBLIC_CLAIMS = (
     "zoneinfo",
 )
 
+# Fifteen minutes at the provider's forms: time to find a second factor or enrol one, short
+# enough that an abandoned login's entry does not linger.
+DEFAULT_LOGIN_TIMEOUT = 900
 
 # What mozilla-django-oidc's views and backend read from settings, as these apps need it. They
 # are not a project's to choose: the backend refuses a callback without a PKCE verifier (most
@@ -45,6 +48,15 @@ def mozilla_oidc_setting(name: str, *default: object) -> object:
     if name in MOZILLA_OIDC_SETTINGS:
         return MOZILLA_OIDC_SETTINGS[name]
     return import_from_settings(name, *default)
+
+
+def seconds_from(value: object) -> int | None:
+    """``value`` as a positive whole number of seconds (an int or its digits), else None."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return None
 
 
 class AccountsSettings:
@@ -105,6 +117,14 @@ class AccountsSettings:
     def OIDC_ID_TOKEN_MAX_AGE(self) -> int:
         """An ID token issued longer ago than this (by ``iat``) is refused as stale or replayed."""
         return int(getattr(settings, "OIDC_ID_TOKEN_MAX_AGE", 600))
+
+    @property
+    def OIDC_LOGIN_TIMEOUT(self) -> int:
+        """Seconds a login may take from ``/auth/login/`` to the callback: what its entry in
+        Redis and its cookie live. Anything but a positive whole number is the default
+        (accounts.W021 says so)."""
+        seconds = seconds_from(getattr(settings, "OIDC_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT))
+        return seconds or DEFAULT_LOGIN_TIMEOUT
 
     @property
     def OIDC_HTTP_TIMEOUT(self) -> tuple[float, float]:

@@ -19,21 +19,22 @@ from mozilla_django_oidc.views import (
 )
 
 from accounts.conf import accounts_settings, mozilla_oidc_setting
+from accounts.error_pages import error_response
 from accounts.exceptions import (
+    AccountsError,
     InvalidLoginRequest,
     LoginFailed,
     ProviderError,
     TokenRecordUnreadable,
 )
+from accounts.oidc import login_cookies
 from accounts.oidc.backend import callback_url
 from accounts.oidc.discovery import provider_metadata
 from accounts.oidc.login_states import (
-    NEXT_KEY,
-    STATES_KEY,
-    LoginState,
-    login_state,
+    PendingLogin,
+    discard_login,
     remember_login,
-    started_logins,
+    take_login,
 )
 from accounts.oidc.logout_urls import provider_logout_url
 from accounts.oidc.pushed_authorization import authorization_redirect
@@ -53,10 +54,10 @@ logger = logging.getLogger(__name__)
 class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
     """``GET /auth/login/?next=/path`` sends the browser to the provider.
 
-    The request carries PKCE (S256), state and nonce; mozilla-django-oidc keeps them in the session,
-    one entry per login in progress, and ``next`` goes into the same entry (``login_states``).
-    ``acr_values`` and ``max_age`` (step-up: ``accounts.step_up``) are passed on to the provider,
-    and the callback checks that the login it gets back meets them.
+    The request carries PKCE (S256), state and nonce; what the callback needs of them, the page
+    to return to and the step-up requirement (``acr_values``, ``max_age``: ``accounts.step_up``)
+    are kept for this login alone, tied to this browser by a cookie (``login_states``), so that
+    logins begun in several tabs at once all finish. No session is written.
     """
 
     get_settings = staticmethod(mozilla_oidc_setting)
@@ -75,25 +76,21 @@ class LoginView(OIDCAuthenticationRequestView):  # type: ignore[misc]
         except InvalidRequirement as exc:
             raise InvalidLoginRequest(f"This login link is not valid: {exc}.") from exc
         metadata = provider_metadata(fresh=True)
-        self.OIDC_OP_AUTH_ENDPOINT = metadata.authorization_endpoint
-        known = started_logins(request.session)
-        response: HttpResponse = super().get(request)
-        resources = _resource_indicators()
-        if resources:
-            # mozilla-django-oidc encodes parameters without doseq, so a repeated parameter
-            # (resource=A&resource=B) is added to its URL here.
-            response["Location"] += "&" + urlencode({"resource": resources}, doseq=True)
-        # mozilla keeps its own next for the whole session, absolute URLs to this host
-        # included; ours is the login's own, and a local path only.
-        request.session.pop(NEXT_KEY, None)
-        remember_login(
-            request.session,
-            known,
-            next_path=safe_next_path(request.GET.get("next")),
-            requirement=self.requirement,
+        # mozilla-django-oidc's own view would keep the login in the session; the URL is built
+        # here instead, the same way, and the login kept apart (login_states).
+        login = PendingLogin.begin(
+            next_path=safe_next_path(request.GET.get("next")), requirement=self.requirement
         )
-        # Last, once every parameter is in the URL: with PAR they all go into the push.
-        response["Location"] = authorization_redirect(metadata, response["Location"])
+        params: dict[str, Any] = {"response_type": "code", "client_id": self.OIDC_RP_CLIENT_ID}
+        params.update(self.get_extra_params(request))
+        # Last, so that no extra parameter can replace them.
+        params.update(login.authorization_parameters())
+        # Pairs, not a dict: resource may repeat (resource=A&resource=B).
+        query = urlencode([*params.items(), *(("resource", r) for r in _resource_indicators())])
+        # With PAR every parameter goes into the push; a refused push keeps nothing.
+        location = authorization_redirect(metadata, f"{metadata.authorization_endpoint}?{query}")
+        response = HttpResponseRedirect(location)
+        remember_login(request, response, login)
         return response
 
     def get_extra_params(self, request: HttpRequest) -> dict[str, Any]:
@@ -121,32 +118,45 @@ def _resource_indicators() -> list[str]:
 
 @method_decorator(never_cache, name="dispatch")
 class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
-    """``GET /auth/callback/``: every way this can go wrong ends on a page that says which."""
+    """``GET /auth/callback/``: every way this can go wrong ends on a page that says which.
+
+    The login named by ``state`` is spent first, whatever follows, and only in the browser that
+    began it; its cookie is deleted with the answer, whichever page that is.
+    """
 
     get_settings = staticmethod(mozilla_oidc_setting)
-    # What the login being completed asked for; read before mozilla spends its state entry.
-    login: LoginState | None = None
+    # The login being completed, spent before anything is asked of the provider.
+    login: PendingLogin | None = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            response: HttpResponse = super().dispatch(request, *args, **kwargs)
+        except AccountsError as exc:
+            # Rendered here rather than by the middleware, so that this answer, too, deletes
+            # the login's cookie.
+            response = error_response(request, exc)
+        login_cookies.forget(request, response, request.GET.get("state", ""))
+        return response
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        states = request.session.get(STATES_KEY)
         state = request.GET.get("state", "")
-        known_state = isinstance(states, dict) and state in states
         if request.GET.get("error"):
-            if isinstance(states, dict) and known_state:
-                # Spend the state: an error response cannot be replayed into a later success.
-                del states[state]
-                request.session.modified = True
+            if state:
+                # An error answer cannot be replayed into a later success.
+                discard_login(request, state)
             raise ProviderError(_provider_message(request))
         if not request.GET.get("code") or not state:
             raise LoginFailed("The provider's answer lacks a code or state.")
-        if not known_state:
-            raise LoginFailed(
-                "This login link has expired or was already used. Please start again."
-            )
+        self.login = take_login(request, state)
         self._check_issuer_parameter(request)
-        self.login = login_state(request.session, state)
-        response: HttpResponse = super().get(request)
-        return response
+        # What mozilla-django-oidc's callback does once it has found the login's entry.
+        user = auth.authenticate(
+            request=request, nonce=self.login.nonce, code_verifier=self.login.code_verifier
+        )
+        if user is None or not user.is_active:
+            return self.login_failure()
+        self.user = user
+        return self.login_success()
 
     def _check_issuer_parameter(self, request: HttpRequest) -> None:
         # RFC 9207: defeats mix-up attacks when a site talks to more than one provider.
@@ -180,10 +190,9 @@ class CallbackView(OIDCAuthenticationCallbackView):  # type: ignore[misc]
 
     @property
     def success_url(self) -> str:
-        # The pre-0.2.0 single value goes either way; its login's own entry says where to go.
-        fallback = self.request.session.pop(NEXT_KEY, None)
-        # Checked again here: the session value could predate this check or be set elsewhere.
-        return safe_next_path(self.login.next_path if self.login else fallback)
+        # Checked again here: the entry could predate this check (a login begun before an
+        # upgrade) or have been tampered with.
+        return safe_next_path(self.login.next_path if self.login else None)
 
 
 def _provider_message(request: HttpRequest) -> str:

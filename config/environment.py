@@ -37,6 +37,18 @@ def env_bool(name: str, default: bool = False) -> bool:
     )
 
 
+def env_seconds(name: str, default: int) -> int:
+    """A positive whole number of seconds."""
+    raw = env_str(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) == 0:
+        raise ImproperlyConfigured(
+            f"{name} must be a positive whole number of seconds; got {raw!r}"
+        )
+    return int(raw)
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
-from config.environment import database_from_url, env_bool, env_list, env_str
+from config.environment import database_from_url, env_bool, env_list, env_seconds, env_str
 from config.log_config import logging_config
+from config.redis_caches import redis_caches
 
 # Lets classes such as admin.ModelAdmin[Model] be subscripted at run time, as the type checker
 # wants them written.
@@ -98,69 +99,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Every key this site writes starts with this, so several sites can share one Redis.
 REDIS_KEY_PREFIX = env_str("REDIS_KEY_PREFIX", "bff")
-_redis_options: dict[str, object] = {
-    "CLIENT_CLASS": "django_redis.client.DefaultClient",
-    # JSON, not pickle: a value read back from Redis never runs code.
-    "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
-    # Fail fast: a request waiting on a dead Redis is worse than a clear 503.
-    "SOCKET_CONNECT_TIMEOUT": 2,
-    "SOCKET_TIMEOUT": 2,
-    # Never pretend a session is empty because Redis did not answer: that would log users out.
-    "IGNORE_EXCEPTIONS": False,
-}
-_redis_location: str | list[str] = REDIS_URL
-
-
-# Redis Sentinel (docs/redis-sentinel.md): with REDIS_SENTINELS set, the sentinels name the
-# primary and REDIS_URL is not used. A failover moves every process to the promoted replica on
-# its next connection, without a restart.
-def _host_ports(name: str) -> list[tuple[str, int]]:
-    addresses = []
-    for item in env_list(name):
-        host, _, port = item.rpartition(":")
-        if not host or not port.isdigit():
-            raise ImproperlyConfigured(f"{name}: {item!r} is not host:port")
-        addresses.append((host.removeprefix("[").removesuffix("]"), int(port)))
-    return addresses
-
-
-REDIS_SENTINELS = _host_ports("REDIS_SENTINELS")
-REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "mymaster")
 # With replicas: after writing a token record, wait (at most REDIS_WAIT_TIMEOUT_MS) until this
 # many replicas have it, so a failover right after a refresh does not bring back the old,
 # already-rotated refresh token. 0 (the default) does not wait.
 REDIS_WAIT_REPLICAS = int(env_str("REDIS_WAIT_REPLICAS", "0"))
 REDIS_WAIT_TIMEOUT_MS = int(env_str("REDIS_WAIT_TIMEOUT_MS", "100"))
-if REDIS_SENTINELS:
-    _redis_db = env_str("REDIS_SENTINEL_DB", "0")
-    if not _redis_db.isdigit():
-        raise ImproperlyConfigured(f"REDIS_SENTINEL_DB must be a number; got {_redis_db!r}")
-    # One location, the primary. django-redis's SentinelClient would otherwise add the replicas
-    # for reads, and replication is asynchronous: a session just written could read as missing
-    # (the user would look logged out), and the holder of the refresh lock must re-read the
-    # token record where it was last written.
-    _redis_location = [f"redis://{REDIS_SENTINEL_MASTER}/{_redis_db}"]
-    _sentinel_kwargs: dict[str, object] = {"socket_connect_timeout": 2, "socket_timeout": 2}
-    if env_str("REDIS_SENTINEL_PASSWORD"):
-        _sentinel_kwargs["password"] = env_str("REDIS_SENTINEL_PASSWORD")
-    _redis_options |= {
-        "CLIENT_CLASS": "django_redis.client.SentinelClient",
-        "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
-        "SENTINELS": REDIS_SENTINELS,
-        "SENTINEL_KWARGS": _sentinel_kwargs,
-    }
-    if env_str("REDIS_PASSWORD"):
-        _redis_options["PASSWORD"] = env_str("REDIS_PASSWORD")
-CACHES = {
-    alias: {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": _redis_location,
-        "KEY_PREFIX": REDIS_KEY_PREFIX,
-        # A copy each: django-redis writes defaults into the options it is given.
-        "OPTIONS": dict(_redis_options),
-    }
-    for alias in ("default", "sessions")
-}
+# One Redis, Redis Sentinel or a Redis Cluster, from the environment (config/redis_caches.py).
+CACHES = redis_caches(REDIS_URL, REDIS_KEY_PREFIX)
 SESSION_ENGINE = "accounts.sessions.store"
 # Only sessions before login (a login in progress) live this long; after login the session
 # policy, edited in the admin, sets the lifetime.
@@ -250,6 +195,8 @@ OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM")
 OIDC_STAFF_GROUPS = env_list("OIDC_STAFF_GROUPS")
 OIDC_SUPERUSER_GROUPS = env_list("OIDC_SUPERUSER_GROUPS")
 OIDC_PROVIDER_DISPLAY_NAME = env_str("OIDC_PROVIDER_DISPLAY_NAME")
+# Seconds a login may take at the provider before its callback is refused as expired.
+OIDC_LOGIN_TIMEOUT = env_seconds("OIDC_LOGIN_TIMEOUT", 900)
 # Modern OAuth (docs/configuration.md "Client authentication, PAR and DPoP"): PAR "auto" uses
 # the provider's pushed authorization endpoint when it has one; private_key_jwt and DPoP sign with
 # PEM keys from these variables (several for rotation, the first signs).

@@ -96,11 +96,13 @@ ensure_redis() {
   return 1
 }
 
-# The Sentinel failover test (tests/deployment) starts redis-server processes of its own (a
-# sentinel is `redis-server --sentinel`), so the binary must be here even when the Redis the other
-# tests use runs elsewhere (TEST_REDIS_URL).
+# The Sentinel and Redis Cluster tests (tests/deployment) start redis-server processes of their
+# own (a sentinel is `redis-server --sentinel`; `redis-cli --cluster create` joins a cluster), so
+# both binaries must be here even when the Redis the other tests use runs elsewhere
+# (TEST_REDIS_URL).
 ensure_redis_server_binary() {
   command -v redis-server >/dev/null || apt_install redis-server
+  command -v redis-cli >/dev/null || apt_install redis-tools
 }
 
 ensure_chromium() {

@@ -74,17 +74,24 @@ def site(provider, site_port):
 
 @pytest.fixture
 def redis_commands(monkeypatch):
-    """The Redis commands this process sends from now on, by name, in order."""
+    """The Redis commands this process sends from now on, by name, in order (a pipeline's too)."""
+    import redis.client
     import redis.connection
 
     sent = []
     original = redis.connection.Connection.send_command
+    original_pipeline = redis.client.Pipeline._execute_pipeline
 
     def counting(self, *args, **kwargs):
         sent.append(args[0])
         return original(self, *args, **kwargs)
 
+    def counting_pipeline(self, connection, commands, raise_on_error):
+        sent.extend(args[0] for args, _options in commands)
+        return original_pipeline(self, connection, commands, raise_on_error)
+
     monkeypatch.setattr(redis.connection.Connection, "send_command", counting)
+    monkeypatch.setattr(redis.client.Pipeline, "_execute_pipeline", counting_pipeline)
     return sent
 
 

@@ -26,6 +26,7 @@ from accounts.checks.configuration import (
     check_site_url,
 )
 from accounts.checks.policy import check_session_policy_advice
+from accounts.checks.redis_cluster import check_session_cache_on_a_cluster
 from accounts.checks.resource_server import check_resource_server, check_resource_server_dpop
 from accounts.checks.security import (
     _PUBLIC_SECRETS,
@@ -34,7 +35,11 @@ from accounts.checks.security import (
     check_secret_key,
     check_token_encryption_keys,
 )
-from accounts.checks.step_up import check_parallel_logins, check_step_up_parameters
+from accounts.checks.step_up import (
+    check_login_timeout,
+    check_step_up_parameters,
+    check_unread_login_settings,
+)
 
 __all__ = [
     "KNOWN_PROVIDERS",
@@ -42,16 +47,17 @@ __all__ = [
     "check_client_authentication",
     "check_cookie_flags",
     "check_dpop",
+    "check_login_timeout",
     "check_middleware_order",
     "check_mozilla_oidc_settings",
     "check_oidc_client",
-    "check_parallel_logins",
     "check_password_login_throttle",
     "check_public_secrets",
     "check_pushed_authorization",
     "check_resource_server",
     "check_resource_server_dpop",
     "check_secret_key",
+    "check_session_cache_on_a_cluster",
     "check_session_cache_serializer",
     "check_session_engine",
     "check_session_policy_advice",
@@ -60,4 +66,5 @@ __all__ = [
     "check_staff_groups",
     "check_step_up_parameters",
     "check_token_encryption_keys",
+    "check_unread_login_settings",
 ]

@@ -1,4 +1,4 @@
-"""Step-up and parallel logins: settings that would quietly defeat them.
+"""Step-up and logins in progress: settings that would quietly defeat them.
 
 IDs are listed in docs/configuration.md; never reuse one."""
 
@@ -11,9 +11,13 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Warning, register
 
-from accounts.conf import accounts_settings
+from accounts.conf import DEFAULT_LOGIN_TIMEOUT, accounts_settings, seconds_from
+from accounts.oidc.login_cookies import MAX_LOGINS_PER_BROWSER
 
 _STEP_UP_PARAMETERS = ("acr_values", "max_age")
+
+# A login at the provider takes a person typing a name, a password and perhaps a code.
+MIN_LOGIN_TIMEOUT = 60
 
 
 @register()
@@ -36,18 +40,51 @@ def check_step_up_parameters(
 
 
 @register()
-def check_parallel_logins(
+def check_login_timeout(
     app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    # mozilla-django-oidc drops the oldest login in progress once this many are kept.
-    limit = getattr(settings, "OIDC_MAX_STATES", 50)
-    if isinstance(limit, int) and limit >= 2:
+    value = getattr(settings, "OIDC_LOGIN_TIMEOUT", DEFAULT_LOGIN_TIMEOUT)
+    seconds = seconds_from(value)
+    if seconds is None:
+        problem = f"is not a positive whole number of seconds, so {DEFAULT_LOGIN_TIMEOUT} is used"
+    elif seconds < MIN_LOGIN_TIMEOUT:
+        problem = (
+            "is shorter than a person takes to log in at the provider: the callback of a "
+            "slower login is refused as expired"
+        )
+    else:
         return []
     return [
         Warning(
-            f"OIDC_MAX_STATES is {limit!r}: a login begun in one tab is forgotten when another "
-            "tab begins one, and its callback is refused.",
-            hint="Leave OIDC_MAX_STATES unset (50), or set it to a whole number of at least 2.",
-            id="accounts.W016",
+            f"OIDC_LOGIN_TIMEOUT ({value!r}) {problem}.",
+            hint=f"Leave it unset ({DEFAULT_LOGIN_TIMEOUT} seconds), or set a whole number of "
+            f"seconds, at least {MIN_LOGIN_TIMEOUT}.",
+            id="accounts.W021",
         )
+    ]
+
+
+# mozilla-django-oidc's settings for the logins in progress it would keep in the session.
+_UNREAD_LOGIN_SETTINGS = (
+    "OIDC_MAX_STATES",
+    "OIDC_STATE_SIZE",
+    "OIDC_NONCE_SIZE",
+    "OIDC_PKCE_CODE_VERIFIER_SIZE",
+)
+
+
+@register()
+def check_unread_login_settings(
+    app_configs: Sequence[AppConfig] | None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    return [
+        Warning(
+            f"{name} is set but not read: logins in progress are not kept in the session, and "
+            "their state, nonce and PKCE verifier are made by the accounts app (32, 32 and 64 "
+            f"characters); a browser holds at most {MAX_LOGINS_PER_BROWSER} of them.",
+            hint=f"Remove {name} from your settings.",
+            id="accounts.W022",
+        )
+        for name in _UNREAD_LOGIN_SETTINGS
+        if hasattr(settings, name)
     ]

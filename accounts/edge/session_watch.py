@@ -8,6 +8,11 @@ every watcher of the session named. It also *sweeps* every ``SWEEP_SECONDS``, an
 (re)subscription: the sessions it watches must still exist in Redis. That catches a session
 whose lifetime ran out (its Redis TTL is its deadline) and one ended while the subscription was
 down. So a watched session is seen to end within ``SWEEP_SECONDS`` at worst, at once usually.
+
+On a Redis Cluster a ``PUBLISH`` on any node reaches the subscribers of every node, replicas
+included (the cluster bus carries it), so the subscriber listens on one node and moves on to the
+next when that one stops answering: a failover costs it a resubscription, and the sweep after it
+catches what was published in between.
 """
 
 from __future__ import annotations
@@ -17,10 +22,12 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from typing import Any
 
 from django.core.cache import caches
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
+from accounts.cluster.client import is_cluster
 from accounts.conf import accounts_settings
 from accounts.sessions.async_read import async_redis, valid_session_key
 from accounts.sessions.end_notices import channel, notice_id
@@ -42,6 +49,8 @@ class SessionEndWatch:
         self._waiting: dict[str, tuple[str, set[asyncio.Event]]] = {}
         self._task: asyncio.Task[None] | None = None
         self.subscribed = asyncio.Event()
+        # Subscriptions that failed so far: on a cluster, which node to listen on next.
+        self._failures = 0
 
     def start(self) -> None:
         if self._task is None or self._task.done():
@@ -73,8 +82,9 @@ class SessionEndWatch:
 
     async def _run(self) -> None:
         while True:
-            pubsub = async_redis().pubsub()
+            pubsub = None
             try:
+                pubsub = await self._pubsub()
                 await pubsub.subscribe(channel())
                 self.subscribed.set()
                 await self._sweep()
@@ -89,13 +99,23 @@ class SessionEndWatch:
                     if time.monotonic() - swept >= SWEEP_SECONDS:
                         await self._sweep()
                         swept = time.monotonic()
-            except (RedisError, OSError, TimeoutError):
+            except (RedisError, RedisClusterException, OSError, TimeoutError):
                 self.subscribed.clear()
+                self._failures += 1
                 logger.warning("listening for ended sessions failed; trying again")
                 await asyncio.sleep(RETRY_SECONDS)
             finally:
-                with suppress(RedisError, OSError, TimeoutError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+                if pubsub is not None:
+                    with suppress(RedisError, RedisClusterException, OSError, TimeoutError):
+                        await pubsub.aclose()
+
+    async def _pubsub(self) -> Any:
+        client = async_redis()
+        if not is_cluster(caches[accounts_settings.SESSION_CACHE_ALIAS]):
+            return client.pubsub()
+        await client.initialize()
+        nodes = client.get_nodes()
+        return client.pubsub(node=nodes[self._failures % len(nodes)])
 
     async def _sweep(self) -> None:
         if not self._waiting:

@@ -64,7 +64,8 @@ def register_record(name: str) -> None:
 def register_prefetch(
     name: str, cache_key: str, *, parse: Callable[[Any], Any], load: Callable[[], Any]
 ) -> None:
-    """Fetch ``cache_key`` in the same ``MGET`` as every session; ``store.prefetched(name)``."""
+    """Fetch ``cache_key`` in the same ``MGET`` as every session (on a Redis Cluster, where it
+    lives in another slot: this process's copy, ``shared_copies``); ``store.prefetched(name)``."""
     _prefetches[name] = Prefetch(cache_key, parse, load)
 
 

@@ -6,7 +6,8 @@ session before a refresh and saved it after would put the old, already-rotated r
 and the provider would revoke the grant on its next use. So the token record (and any other record
 that must not be clobbered) lives under its own key, ``<session key>:<record name>``, written only
 by the code that owns it. Loading the session fetches the dict and these records in one round
-trip, so keeping them apart costs nothing per request.
+trip, so keeping them apart costs nothing per request. Their names are ``accounts.sessions.keys``':
+one hash tag for all of a session's keys, so that round trip stays one ``MGET`` on a Redis Cluster.
 
 The lifecycle is still ``SessionBase``'s: ``delete`` and ``cycle_key`` (called by ``auth.logout``
 and ``auth.login``) carry the records along, and a Redis failure is an error, never an empty
@@ -29,11 +30,12 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.sessions.backends.cache import SessionStore as CacheSessionStore
 from django.core.cache.backends.base import BaseCache
-from django_redis import get_redis_connection
 from django_redis.exceptions import ConnectionInterrupted
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
+from accounts.cluster.client import connection_for_key, is_cluster
 from accounts.exceptions import SessionStoreUnavailable
+from accounts.sessions import keys, legacy_keys, shared_copies
 from accounts.sessions import records as registry
 
 logger = logging.getLogger(__name__)
@@ -49,16 +51,8 @@ def _redis_errors_as_unavailable() -> Iterator[None]:
         ) from exc
 
 
-def _wait_for_replicas() -> None:
-    wanted = int(getattr(settings, "REDIS_WAIT_REPLICAS", 0))
-    if wanted <= 0:
-        return
-    timeout_ms = int(getattr(settings, "REDIS_WAIT_TIMEOUT_MS", 100))
-    connection = get_redis_connection(getattr(settings, "SESSION_CACHE_ALIAS", "default"))
-    acknowledged = connection.wait(wanted, timeout_ms)
-    if acknowledged < wanted:
-        # Not an error: the write is on the primary. It is only less safe from a failover.
-        logger.warning("token record reached %s of %s replicas in time", acknowledged, wanted)
+# For the other values kept in the session cache, apart from any session (logins in progress).
+redis_errors_as_unavailable = _redis_errors_as_unavailable
 
 
 class SessionStore(CacheSessionStore):
@@ -72,9 +66,13 @@ class SessionStore(CacheSessionStore):
         # the modules that own the records (the token record's, which decrypts once a request).
         self.decoded: dict[str, tuple[Any, Any]] = {}
 
+    @property
+    def cache_key(self) -> str:
+        return keys.session_cache_key(self._get_or_create_session_key())  # type: ignore[attr-defined]
+
     # --- records beside the session ------------------------------------------------------
     def record_key(self, name: str, session_key: str | None = None) -> str:
-        return f"{self.cache_key_prefix}{session_key or self.session_key}:{name}"
+        return keys.record_cache_key(session_key or self.session_key or "", name)
 
     def read_record(self, name: str, *, fresh: bool = False) -> Any:
         """The record ``name`` of this session, or None.
@@ -104,10 +102,32 @@ class SessionStore(CacheSessionStore):
         # Kept first: a cookie-age rule may follow this record (the activity record sets the
         # remaining lifetime), and the TTL below is that age.
         self._records[name] = value
+        replicas = int(getattr(settings, "REDIS_WAIT_REPLICAS", 0))
         with _redis_errors_as_unavailable():
+            if replicate and replicas > 0:
+                self._write_replicated(name, value, replicas)
+            else:
+                self._cache.set(self.record_key(name), value, self.get_expiry_age())
+
+    def _write_replicated(self, name: str, value: Any, replicas: int) -> None:
+        # SET and WAIT on one connection (to the node holding the key, on a cluster): WAIT
+        # counts the replicas that have this connection's writes.
+        client = self._cache.client  # type: ignore[attr-defined]
+        key = str(client.make_key(self.record_key(name)))
+        node = connection_for_key(client.get_client(write=True), key)
+        pipe = node.pipeline(transaction=False)
+        pipe.set(key, client.encode(value), ex=self.get_expiry_age())
+        pipe.wait(replicas, int(getattr(settings, "REDIS_WAIT_TIMEOUT_MS", 100)))
+        try:
+            acknowledged = pipe.execute()[1]
+        except ResponseError:
+            # The slot moved to another node since the client last looked (MOVED): write it
+            # there; only the replicas' confirmation is lost.
             self._cache.set(self.record_key(name), value, self.get_expiry_age())
-            if replicate:
-                _wait_for_replicas()
+            acknowledged = 0
+        if acknowledged < replicas:
+            # Not an error: the write is on the primary. It is only less safe from a failover.
+            logger.warning("token record reached %s of %s replicas in time", acknowledged, replicas)
 
     def records(self) -> dict[str, Any]:
         """Every registered record of this session, as fetched with it."""
@@ -119,6 +139,7 @@ class SessionStore(CacheSessionStore):
         if self._prefetched.get(name) is None:
             with _redis_errors_as_unavailable():
                 self._prefetched[name] = registry.prefetches()[name].load()
+            shared_copies.keep(name, self._prefetched[name])
         return self._prefetched[name]
 
     def policy(self) -> Any:
@@ -126,19 +147,27 @@ class SessionStore(CacheSessionStore):
         return self.prefetched("policy")
 
     # --- SessionBase hooks ---------------------------------------------------------------
-    def load(self) -> dict[str, Any]:
+    def load(self, *, moved: bool = False) -> dict[str, Any]:
         session_key = self.cache_key
         record_keys = {name: self.record_key(name) for name in registry.record_names()}
         prefetches = registry.prefetches()
+        on_cluster = is_cluster(self._cache)
+        # On a cluster the shared values live in other slots: this process's copies stand in.
+        with_prefetches = [] if on_cluster else [p.cache_key for p in prefetches.values()]
         with _redis_errors_as_unavailable():
-            found = self._cache.get_many(
-                [session_key, *record_keys.values(), *(p.cache_key for p in prefetches.values())]
-            )
-        self._prefetched = {
-            name: prefetch.parse(found.get(prefetch.cache_key))
-            for name, prefetch in prefetches.items()
-        }
-        data = found.get(session_key)
+            found = self._cache.get_many([session_key, *record_keys.values(), *with_prefetches])
+            if on_cluster:
+                self._prefetched = self._shared_copies()
+            else:
+                self._prefetched = {
+                    name: prefetch.parse(found.get(prefetch.cache_key))
+                    for name, prefetch in prefetches.items()
+                }
+            data = found.get(session_key)
+            if data is None and self._session_key and not moved and not on_cluster:
+                client = self._cache.client  # type: ignore[attr-defined]
+                if legacy_keys.move_session(client, self._session_key, record_keys):
+                    return self.load(moved=True)  # written before 0.2, under the old names
         if data is None:
             # Unknown or expired key: start afresh, as the stock backend does, with what the
             # hooks know of the key (why it ended). Only here do they cost a round trip.
@@ -153,6 +182,13 @@ class SessionStore(CacheSessionStore):
         self._records = {name: found.get(key) for name, key in record_keys.items()}
         return data  # type: ignore[no-any-return]
 
+    def _shared_copies(self) -> dict[str, Any]:
+        prefetches = registry.prefetches()
+        for name in shared_copies.due(prefetches):
+            prefetch = prefetches[name]
+            shared_copies.keep(name, prefetch.parse(self._cache.get(prefetch.cache_key)))
+        return shared_copies.held(prefetches)
+
     def save(self, must_create: bool = False) -> None:
         with _redis_errors_as_unavailable():
             super().save(must_create=must_create)
@@ -165,7 +201,7 @@ class SessionStore(CacheSessionStore):
 
     def exists(self, session_key: str) -> bool:
         with _redis_errors_as_unavailable():
-            return super().exists(session_key)
+            return bool(session_key) and keys.session_cache_key(session_key) in self._cache
 
     def get_session_cookie_age(self) -> int:
         # The cookie's max-age, and with it the Redis TTLs, is what the first registered rule
@@ -194,8 +230,9 @@ class SessionStore(CacheSessionStore):
                 held = {n: found.get(self.record_key(n, key)) for n in names}
             else:
                 held = {}
+            # One slot (one hash tag), so one DEL on a cluster too.
             self._cache.delete_many(
-                [self.cache_key_prefix + key, *(self.record_key(n, key) for n in names)]
+                [keys.session_cache_key(key), *(self.record_key(n, key) for n in names)]
             )
             for hook in hooks:
                 hook(key, held)

@@ -19,6 +19,7 @@ from redis.exceptions import LockError, RedisError
 from accounts.conf import accounts_settings
 from accounts.exceptions import SessionStoreUnavailable, TokenUnavailable
 from accounts.metrics import LOCK_TIMEOUTS, LOCK_WAITS
+from accounts.sessions.keys import refresh_lock_key
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def _redis_lock(session_key: str) -> Iterator[None]:
     # while the provider is still answering lets a second caller in with the refresh token the
     # first just consumed, which is the mistake oauth2-proxy made.
     lock = connection.lock(
-        f"{accounts_settings.REDIS_KEY_PREFIX}:refresh-lock:{session_key}",
+        refresh_lock_key(session_key),
         timeout=_lock_wait(),
         blocking_timeout=_lock_wait(),
         sleep=0.02,

@@ -263,3 +263,53 @@ def test_request_lines_lose_their_query_string_whatever_the_logging_config():
     finally:
         server.removeHandler(handler)
     assert seen == ['"GET /auth/callback/?… HTTP/1.1" 302']
+
+
+def cluster_caches(location, **entry):
+    return {
+        alias: {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": "bff",
+            "OPTIONS": {
+                "CLIENT_CLASS": "accounts.cluster.client.ClusterClient",
+                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+            },
+            **entry,
+        }
+        for alias in ("default", "sessions")
+    }
+
+
+def test_a_cluster_with_the_shipped_key_layout_passes(settings):
+    settings.CACHES = cluster_caches(["redis://10.0.0.1:7000"])
+    assert checks.check_session_cache_on_a_cluster(None) == []
+
+
+def test_e035_a_key_function_that_splits_a_session_over_slots(settings):
+    settings.CACHES = cluster_caches(
+        ["redis://10.0.0.1:7000"], KEY_FUNCTION="tests.accounts.test_checks.hashing_key_function"
+    )
+    messages = checks.check_session_cache_on_a_cluster(None)
+    assert ids(messages) == {"accounts.E035"}
+    assert "KEY_FUNCTION" in (messages[0].hint or "")
+
+
+def hashing_key_function(key, key_prefix, version):
+    import hashlib
+
+    return f"{key_prefix}:{version}:{hashlib.sha256(key.encode()).hexdigest()}"
+
+
+def test_e036_a_cluster_location_that_names_no_node(settings):
+    settings.CACHES = cluster_caches("redis://10.0.0.1:7000/2")
+    messages = checks.check_session_cache_on_a_cluster(None)
+    assert ids(messages) == {"accounts.E036"}
+    assert "REDIS_URL" in (messages[0].hint or "")
+
+
+def test_w018_a_hash_tag_in_the_key_prefix_puts_every_session_on_one_node(settings):
+    settings.CACHES = cluster_caches(["redis://10.0.0.1:7000"], KEY_PREFIX="{bff}")
+    messages = checks.check_session_cache_on_a_cluster(None)
+    assert ids(messages) == {"accounts.W018"}
+    assert "REDIS_KEY_PREFIX" in (messages[0].hint or "")

@@ -12,7 +12,7 @@ import requests
 from django.contrib.auth.models import User
 
 from accounts.models import OIDCIdentity
-from accounts.oidc.login_states import STATES_KEY
+from tests.logins_in_progress import change_entry, entry, state_in
 from tests.stack import redis_dump, sign_in_at_provider, stored_token_records
 
 pytestmark = [pytest.mark.django_db, pytest.mark.integration]
@@ -140,8 +140,8 @@ def test_callback_without_code_is_refused(client, oidc_settings):
 
 
 def test_provider_error_is_shown_with_its_message(client, oidc_settings):
-    start_login(client)
-    (state,) = client.session[STATES_KEY]
+    oidc_settings.OIDC_USE_PAR = "never"  # the state is read from the browser's URL
+    state = state_in(start_login(client))
     response = client.get(
         "/auth/callback/",
         {"error": "access_denied", "error_description": "End-User aborted", "state": state},
@@ -151,7 +151,7 @@ def test_provider_error_is_shown_with_its_message(client, oidc_settings):
     assert "declined" in page
     assert "End-User aborted" in page
     # The state is spent: a success cannot be replayed onto it afterwards.
-    assert state not in client.session.get(STATES_KEY, {})
+    assert entry(state) is None
     replay = client.get("/auth/callback/", {"code": "x", "state": state})
     assert replay.status_code == 400
     assert "expired or was already used" in replay.content.decode()
@@ -181,11 +181,8 @@ def test_wrong_rfc9207_iss_is_refused(client, oidc_settings):
 
 def test_id_token_failing_validation_is_a_400(client, oidc_settings):
     authorize = start_login(client)
-    (state,) = client.session[STATES_KEY]
-    session = client.session
-    session["oidc_states"][state]["nonce"] = "not-the-nonce-that-was-sent"
-    session.save()
     callback = sign_in_at_provider(requests.Session(), authorize, "alice", stop_at=CALLBACK)
+    change_entry(state_in(callback), nonce="not-the-nonce-that-was-sent")
     response = client.get(callback)
     assert response.status_code == 400
     assert "nonce" in response.content.decode()

@@ -16,6 +16,7 @@ from accounts import checks
 from accounts.admin_access.password_login import is_password_backend
 from accounts.models import OIDCIdentity
 from tests.accounts.test_login_flow import CALLBACK, login, start_login
+from tests.logins_in_progress import change_entry, state_in
 from tests.stack import sign_in_at_provider
 
 pytestmark = pytest.mark.django_db
@@ -130,10 +131,7 @@ def test_a_provider_login_goes_through_a_locked_out_address(client, root, oidc_s
 def test_a_failed_provider_login_is_not_counted(client, oidc_settings):
     authorize = start_login(client)
     callback = sign_in_at_provider(requests.Session(), authorize, "alice", stop_at=CALLBACK)
-    session = client.session
-    for state in session["oidc_states"].values():
-        state["nonce"] = "not-the-nonce-that-was-sent"
-    session.save()
+    change_entry(state_in(callback), nonce="not-the-nonce-that-was-sent")
     assert client.get(callback).status_code == 400
     assert not AccessAttempt.objects.exists()
 

@@ -94,7 +94,8 @@ def test_the_corpus_through_the_login_view_and_the_callbacks_redirect(client, mo
     from django.test import RequestFactory
 
     from accounts.oidc.discovery import ProviderMetadata
-    from accounts.oidc.login_states import NEXT_KEY
+    from accounts.oidc.login_states import PendingLogin
+    from accounts.protocol.step_up import AuthenticationRequirement
     from accounts.views import CallbackView
 
     metadata = ProviderMetadata(
@@ -106,14 +107,15 @@ def test_the_corpus_through_the_login_view_and_the_callbacks_redirect(client, mo
     monkeypatch.setattr("accounts.views.provider_metadata", lambda **_: metadata)
     redirects = []
     for line in corpus():
-        assert client.get("/auth/login/", {"next": line}).status_code == 302
-        stored = newest_login(client)["next"]
+        response = client.get("/auth/login/", {"next": line})
+        assert response.status_code == 302
+        stored = newest_login(response)["next"]
         # What the callback sends the browser to after login, from what login stored (and from
-        # the raw line, as if the session had been tampered with).
+        # the raw line, as if the entry had been tampered with or predated the check).
         for value in (stored, line):
             view = CallbackView()
             view.request = RequestFactory().get("/auth/callback/")
-            view.request.session = {NEXT_KEY: value}
+            view.login = PendingLogin("s", "n", "v", value, AuthenticationRequirement())
             redirects.append((line, view.success_url))
     local = stays_local([url for _, url in redirects])
     assert [line for (line, _), ok in zip(redirects, local, strict=True) if not ok] == []
@@ -149,17 +151,19 @@ def test_login_stores_only_a_safe_next(client, monkeypatch, unsafe):
         jwks_uri="https://issuer.test/jwks",
     )
     monkeypatch.setattr("accounts.views.provider_metadata", lambda **_: metadata)
-    assert client.get("/auth/login/", {"next": unsafe}).status_code == 302
-    assert newest_login(client)["next"] == "/"
-    assert client.get("/auth/login/", {"next": "/notes?x=1"}).status_code == 302
-    assert newest_login(client)["next"] == "/notes?x=1"
-    # mozilla-django-oidc's own session-wide value, which admits absolute URLs, is not kept.
+    response = client.get("/auth/login/", {"next": unsafe})
+    assert response.status_code == 302
+    assert newest_login(response)["next"] == "/"
+    response = client.get("/auth/login/", {"next": "/notes?x=1"})
+    assert response.status_code == 302
+    assert newest_login(response)["next"] == "/notes?x=1"
+    # Nothing session-wide is kept, mozilla-django-oidc's value (which admits absolute URLs)
+    # included.
     assert NEXT_KEY not in client.session
 
 
-def newest_login(client):
-    """The entry of the login begun last in the client's session."""
-    from accounts.oidc.login_states import STATES_KEY
+def newest_login(response):
+    """The entry of the login ``response`` began (no PAR here: the state is in its URL)."""
+    from tests.logins_in_progress import entry, state_in
 
-    states = client.session[STATES_KEY]
-    return states[max(states, key=lambda state: states[state]["added_on"])]
+    return entry(state_in(response["Location"]))

@@ -13,8 +13,8 @@ import jwt
 import pytest
 import requests
 
-from accounts.oidc.login_states import STATES_KEY
 from accounts.step_up.session import SESSION_KEY
+from tests.logins_in_progress import entry, login_keys
 from tests.stack import sign_in_at_provider, stored_token_records
 
 pytestmark = [
@@ -60,8 +60,8 @@ def test_the_login_asks_the_provider_for_the_level_and_keeps_it_with_its_state(
     params = query(response["Location"])
     assert params["acr_values"] == TWO_FACTORS
     assert params["max_age"] == "60"
-    entry = client.session[STATES_KEY][params["state"]]
-    stored = (entry["next"], entry["acr_values"], entry["max_age"])
+    kept = entry(params["state"])
+    stored = (kept["next"], kept["acr_values"], kept["max_age"])
     assert stored == ("/payouts/", [TWO_FACTORS], 60)
 
 
@@ -74,13 +74,14 @@ def test_the_login_asks_the_provider_for_the_level_and_keeps_it_with_its_state(
         ({"max_age": "soon"}, "max_age"),
     ],
 )
-def test_a_malformed_step_up_link_is_a_400_page(client, oidc_settings, params, says):
+def test_a_malformed_step_up_link_is_a_400_page(client, oidc_settings, redis_client, params, says):
     response = client.get("/auth/login/", params)
     assert response.status_code == 400
     page = response.content.decode()
     assert "This login link is not valid" in page
     assert says in page
-    assert STATES_KEY not in client.session  # nothing was begun
+    assert login_keys(redis_client) == []  # nothing was begun
+    assert not any(name.startswith("login-") for name in response.cookies)
 
 
 def test_a_base_login_records_its_level_and_when(client, oidc_settings, redis_client):

@@ -1,8 +1,10 @@
-"""accounts.W015 and W016: settings that would quietly defeat step-up and parallel logins."""
+"""accounts.W015, W021 and W022: settings that would quietly defeat step-up and logins in
+progress, or that no longer do anything."""
 
 import pytest
 
 from accounts import checks
+from accounts.conf import accounts_settings
 
 
 def ids(messages):
@@ -23,15 +25,39 @@ def test_w015_other_extra_parameters_are_fine(settings):
     assert checks.check_step_up_parameters(None) == []
 
 
-@pytest.mark.parametrize("limit", [1, 0, "50"])
-def test_w016_too_few_logins_in_progress_for_two_tabs(settings, limit):
-    settings.OIDC_MAX_STATES = limit
-    messages = checks.check_parallel_logins(None)
-    assert ids(messages) == {"accounts.W016"}
-    assert "OIDC_MAX_STATES" in messages[0].msg
+@pytest.mark.parametrize("value", [0, -1, "soon", 1.5, True, None])
+def test_w021_a_login_timeout_that_is_not_seconds_is_replaced_by_the_default(settings, value):
+    settings.OIDC_LOGIN_TIMEOUT = value
+    messages = checks.check_login_timeout(None)
+    assert ids(messages) == {"accounts.W021"}
+    assert "OIDC_LOGIN_TIMEOUT" in messages[0].msg
+    assert "900 is used" in messages[0].msg
+    assert accounts_settings.OIDC_LOGIN_TIMEOUT == 900
 
 
-@pytest.mark.parametrize("limit", [2, 50])
-def test_w016_enough_logins_in_progress(settings, limit):
-    settings.OIDC_MAX_STATES = limit
-    assert checks.check_parallel_logins(None) == []
+def test_w021_a_login_timeout_too_short_to_log_in(settings):
+    settings.OIDC_LOGIN_TIMEOUT = 20
+    messages = checks.check_login_timeout(None)
+    assert ids(messages) == {"accounts.W021"}
+    assert "refused as expired" in messages[0].msg
+    assert accounts_settings.OIDC_LOGIN_TIMEOUT == 20  # a warning: it is what was asked for
+
+
+@pytest.mark.parametrize("value", [60, 900, "1800"])
+def test_w021_reasonable_login_timeouts(settings, value):
+    settings.OIDC_LOGIN_TIMEOUT = value
+    assert checks.check_login_timeout(None) == []
+    used = accounts_settings.OIDC_LOGIN_TIMEOUT
+    assert used == int(value)
+
+
+@pytest.mark.parametrize("name", ["OIDC_MAX_STATES", "OIDC_STATE_SIZE"])
+def test_w022_mozilla_settings_for_logins_in_the_session_are_not_read(settings, name):
+    setattr(settings, name, 50)
+    messages = checks.check_unread_login_settings(None)
+    assert ids(messages) == {"accounts.W022"}
+    assert name in messages[0].msg
+
+
+def test_w022_is_quiet_when_none_is_set():
+    assert checks.check_unread_login_settings(None) == []

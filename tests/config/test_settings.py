@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.environment import database_from_url, env_bool, env_list
+from config.environment import database_from_url, env_bool, env_list, env_seconds
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,6 +91,22 @@ def test_booleans_are_strict(monkeypatch):
 def test_lists_split_on_commas_and_spaces(monkeypatch):
     monkeypatch.setenv("X_LIST", "a.test, b.test c.test")
     assert env_list("X_LIST") == ["a.test", "b.test", "c.test"]
+
+
+@pytest.mark.parametrize("raw", ["0", "-5", "15m", "1.5"])
+def test_seconds_are_positive_whole_numbers(monkeypatch, raw):
+    monkeypatch.setenv("OIDC_LOGIN_TIMEOUT", raw)
+    with pytest.raises(ImproperlyConfigured, match="OIDC_LOGIN_TIMEOUT"):
+        env_seconds("OIDC_LOGIN_TIMEOUT", 900)
+
+
+def test_seconds_default_when_unset_or_empty(monkeypatch):
+    monkeypatch.delenv("OIDC_LOGIN_TIMEOUT", raising=False)
+    assert env_seconds("OIDC_LOGIN_TIMEOUT", 900) == 900
+    monkeypatch.setenv("OIDC_LOGIN_TIMEOUT", " 1800 ")
+    assert env_seconds("OIDC_LOGIN_TIMEOUT", 900) == 1800
+    monkeypatch.setenv("OIDC_LOGIN_TIMEOUT", "")
+    assert env_seconds("OIDC_LOGIN_TIMEOUT", 900) == 900
 
 
 def test_gunicorn_refuses_to_start_without_required_values():

@@ -19,7 +19,8 @@ def short_waits(settings, monkeypatch):
 
 
 def lock_key(settings, session_key):
-    return f"{settings.REDIS_KEY_PREFIX}:refresh-lock:{session_key}"
+    # The session key as a hash tag: on a Redis Cluster the lock sits with the session's keys.
+    return f"{settings.REDIS_KEY_PREFIX}:refresh-lock:{{{session_key}}}"
 
 
 def run_together(*bodies):
