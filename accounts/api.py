@@ -13,7 +13,8 @@ socket can close.
 
 ``dpop_proof`` signs the DPoP proof (RFC 9449) that goes with that token to an API that takes
 DPoP-bound tokens, with the key the token is bound to; ``nonce_to_retry_with`` and
-``usable_nonce`` read such an API's nonce challenges. The keys never leave the server.
+``usable_nonce`` read such an API's nonce challenges, and ``LatestNonces`` keeps each API's
+latest nonce as the token endpoint keeps the provider's. The keys never leave the server.
 
 ``with_access_token`` hands a view that token and answers for it when there is none (a page's
 visitor goes to the login, an API caller gets 401 JSON), so the view needs no try/except.
@@ -29,13 +30,11 @@ Other apps import from this module only (tests/proxy/test_boundaries.py holds th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import wraps
-from typing import Any, Concatenate, ParamSpec, TypeAlias, overload
+from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
 from accounts.edge import (
@@ -46,7 +45,7 @@ from accounts.edge import (
     aget_edge_token,
     watch_session_end,
 )
-from accounts.error_pages import error_response, treat_as_api_call
+from accounts.error_pages import treat_as_api_call
 from accounts.exceptions import (
     AccountsError,
     LoginRequired,
@@ -54,18 +53,17 @@ from accounts.exceptions import (
     TokenRecordUnreadable,
     TokenUnavailable,
 )
-from accounts.oidc.dpop_proofs import (
+from accounts.oidc.dpop_client import (
     DPoPKeyMissing,
     access_token_proof,
     dpop_bound_tokens,
     dpop_keys_usable,
 )
-from accounts.protocol.dpop import nonce_to_retry_with, usable_nonce
+from accounts.protocol.dpop import LatestNonces, nonce_to_retry_with, usable_nonce
 from accounts.protocol.step_up import AuthenticationRequirement, InvalidRequirement
-from accounts.redirects import login_url_for
-from accounts.step_up.enforcement import check_authentication, step_up_required
+from accounts.step_up.enforcement import check_authentication, login_required, step_up_required
 from accounts.step_up.session import session_authentication
-from accounts.tokens.access import access_token_for
+from accounts.tokens.access import access_token_for, with_access_token
 from accounts.tokens.record import load_tokens
 
 __all__ = [
@@ -76,6 +74,7 @@ __all__ = [
     "EdgeRequest",
     "EdgeToken",
     "InvalidRequirement",
+    "LatestNonces",
     "LoggedInUser",
     "LoginRequired",
     "StepUpRequired",
@@ -99,8 +98,6 @@ __all__ = [
     "with_access_token",
 ]
 
-P = ParamSpec("P")
-
 
 def get_access_token(
     request: HttpRequest,
@@ -122,12 +119,7 @@ def get_access_token(
     refresh token was rejected) or ``TokenUnavailable`` (503: expired and the provider cannot
     renew it now; the session is kept).
     """
-    try:
-        return access_token_for(request, audience=audience, scope=scope, force=force)
-    except LoginRequired as exc:
-        if not exc.login_url:
-            exc.login_url = login_url_for(request)
-        raise
+    return access_token_for(request, audience=audience, scope=scope, force=force)
 
 
 def dpop_proof(access_token: str, *, method: str, url: str, nonce: str | None = None) -> str:
@@ -135,103 +127,6 @@ def dpop_proof(access_token: str, *, method: str, url: str, nonce: str | None = 
     signed with the key the token is bound to (``OIDC_DPOP_KEYS``), new for every call, with
     ``nonce`` when the API asked for one. Raises ``DPoPKeyMissing`` (503) without a key."""
     return access_token_proof(access_token, method=method, url=url, nonce=nonce)
-
-
-View: TypeAlias = Callable[Concatenate[HttpRequest, P], HttpResponse]
-TokenView: TypeAlias = Callable[Concatenate[HttpRequest, str, P], HttpResponse]
-
-
-@overload
-def with_access_token(view: TokenView[P], /) -> View[P]: ...
-
-
-@overload
-def with_access_token(
-    *, audience: str | None = None, scope: str | None = None
-) -> Callable[[TokenView[P]], View[P]]: ...
-
-
-def with_access_token(
-    view: TokenView[P] | None = None,
-    /,
-    *,
-    audience: str | None = None,
-    scope: str | None = None,
-) -> View[P] | Callable[[TokenView[P]], View[P]]:
-    """Calls ``view(request, token, ...)`` with a valid access token (``get_access_token``'s,
-    for ``audience`` and ``scope`` when given); without one, answers as this app answers any
-    of its errors: a page's visitor is sent to the login and back, an API caller (Accept JSON)
-    gets ``401 {"error": "login_required", "login_url"}``, and a token the provider cannot
-    renew right now is a 503. ::
-
-        @with_access_token
-        def dashboard(request, token): ...
-
-        @with_access_token(audience="https://reports.example", scope="read:reports")
-        def reports(request, token): ...
-    """
-
-    def decorate(view: TokenView[P]) -> View[P]:
-        @wraps(view)
-        def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-            try:
-                token = get_access_token(request, audience=audience, scope=scope)
-            except AccountsError as error:
-                return error_response(request, error)
-            return view(request, token, *args, **kwargs)
-
-        return wrapper
-
-    return decorate if view is None else decorate(view)
-
-
-@overload
-def login_required(view: View[P], /) -> View[P]: ...
-
-
-@overload
-def login_required(
-    *, acr: str | Sequence[str] | None = None, max_age: int | None = None
-) -> Callable[[View[P]], View[P]]: ...
-
-
-def login_required(
-    view: View[P] | None = None,
-    /,
-    *,
-    acr: str | Sequence[str] | None = None,
-    max_age: int | None = None,
-) -> View[P] | Callable[[View[P]], View[P]]:
-    """Sends a page's visitor to the OIDC login and back, and answers an API caller (Accept
-    JSON) with ``401 {"error": "login_required", "login_url"}`` instead of a redirect a script
-    cannot follow. Django's own ``login_required`` works too, for pages, with
-    ``LOGIN_URL = "accounts:login"``.
-
-    Step-up: ``acr`` (one value, or a list, any of which will do; the first is asked for first)
-    and ``max_age`` (seconds since the user last authenticated at the provider) require more of
-    the login. A session whose login falls short is sent through the provider again with
-    ``acr_values`` and ``max_age``, and comes back; an API caller gets
-    ``401 {"error": "step_up_required", "login_url", "acr_values", "max_age"}``. ::
-
-        @login_required(acr="http://schemas.openid.net/pape/policies/2007/06/multi-factor")
-        def payouts(request): ...
-    """
-    try:
-        requirement = AuthenticationRequirement.from_settings(acr, max_age)
-    except InvalidRequirement as exc:
-        raise ImproperlyConfigured(f"login_required: {exc}") from exc
-
-    def decorate(view: View[P]) -> View[P]:
-        @wraps(view)
-        def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
-            # Raises LoginRequired or StepUpRequired, which AccountsErrorMiddleware renders as a
-            # redirect or as JSON.
-            check_authentication(request, requirement)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorate if view is None else decorate(view)
 
 
 @dataclass(frozen=True)

@@ -12,37 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
-from django.core.exceptions import DisallowedHost
 
-from accounts.api import (
-    AccountsError,
-    AuthenticationRequirement,
-    EdgeError,
-    EdgeRequest,
-    aget_edge_token,
-    watch_session_end,
-)
-from proxy.asgi_scope import ScopeRequest, SiteHeaders, edge_request, header_pairs, joined
+from accounts.api import AccountsError, AuthenticationRequirement, EdgeError, watch_session_end
+from proxy.asgi_scope import ScopeRequest, SiteHeaders, asgi_headers, upstream_token
 from proxy.async_bodies import AsyncRequestBody
-from proxy.async_forwarding import adiscard, aread_some, aread_whole, aretry_for, asend
+from proxy.async_forwarding import aread_some, aread_whole, aretry_for, asend
 from proxy.bodies import plan_body
 from proxy.conf import proxy_settings
-from proxy.exceptions import InvalidHost, ProxyError, UpstreamUnavailable
+from proxy.exceptions import ProxyError, UpstreamUnavailable
 from proxy.headers import forwarded_request_headers
 from proxy.metrics import UPSTREAM_SECONDS, count_call
-from proxy.paths import raw_request_path
 from proxy.responses import error_payload
 from proxy.retries import first_attempt, proof_for, retry_headers
-from proxy.step_up import challenged_requirement, unmet
-from proxy.steps import (
-    BrowserHead,
-    browser_head,
-    check_csrf_header,
-    check_method,
-    forwarded_target,
-    route_prefix,
-    wants_token,
-)
+from proxy.steps import BrowserHead, browser_head, check_csrf_header, check_method
 from proxy.upstreams import Upstream, get_upstream
 
 logger = logging.getLogger(__name__)
@@ -58,21 +40,16 @@ async def proxy_http(
     session_cookie: str | None,
     site_headers: SiteHeaders,
 ) -> None:
-    pairs = header_pairs(scope)
-    headers = joined(pairs)
-    request = ScopeRequest(scope, headers)
+    request = ScopeRequest(scope)
     cookies: list[str] = []
     try:
         upstream = get_upstream(name)
         status = await _forward(
-            scope,
             receive,
             send,
             request,
             upstream,
             forwarded_path,
-            pairs,
-            headers,
             session_cookie,
             cookies,
             site_headers,
@@ -87,30 +64,21 @@ async def proxy_http(
 
 
 async def _forward(
-    scope: Mapping[str, Any],
     receive: Any,
     send: Any,
     request: ScopeRequest,
     upstream: Upstream,
     forwarded_path: str,
-    pairs: list[tuple[str, str]],
-    headers: dict[str, str],
     session_cookie: str | None,
     cookies: list[str],
     site_headers: SiteHeaders,
 ) -> int:
     method = request.method or "GET"
+    headers = request.joined_headers
     check_method(upstream, method)
     csrf_name = proxy_settings.PROXY_CSRF_HEADER
     check_csrf_header(headers.get(csrf_name.lower()), csrf_name)
-    try:
-        host = request.get_host()
-    except DisallowedHost as exc:
-        raise InvalidHost() from exc
-    prefix = route_prefix(request.path, forwarded_path)
-    raw = scope.get("raw_path")
-    raw_path = raw_request_path({"RAW_URI": raw.decode("latin-1") if raw else ""}, request.path)
-    target = forwarded_target(upstream, raw_path, prefix, request.META["QUERY_STRING"])
+    host, prefix, target = request.route(upstream, forwarded_path)
     plan = plan_body(
         headers.get("content-length"),
         headers.get("transfer-encoding"),
@@ -123,11 +91,11 @@ async def _forward(
         limit=upstream.max_body_bytes,
         replay_limit=proxy_settings.PROXY_REPLAY_BODY_LIMIT,
     ).start()
-    edge = edge_request(request, headers, session_cookie)
+    edge = request.edge_request(session_cookie)
     token = await upstream_token(edge, upstream, cookies, force=False)
     attempt = first_attempt(upstream, token)
     outgoing = forwarded_request_headers(
-        pairs,
+        request.header_pairs,
         client=request.META["REMOTE_ADDR"],
         csrf_header=csrf_name,
         bearer_token=token,
@@ -135,8 +103,13 @@ async def _forward(
         forwarded_proto=request.scheme or "http",
         dpop_proof=proof_for(upstream, method, target, attempt),
     )
+
+    async def check_login(required: AuthenticationRequirement) -> None:
+        # The token getter's own check: a login short of ``required`` steps up.
+        await upstream_token(edge, upstream, cookies, force=False, requirement=required)
+
     response = await _send(upstream, method, target, outgoing, body)
-    while (retry := await aretry_for(response, upstream, attempt, body.replayable)) is not None:
+    while retry := await aretry_for(response, upstream, attempt, body.replayable, check_login):
         if retry.renew_token:
             logger.info("%s answered 401; renewing the access token once", upstream.name)
             token = await upstream_token(
@@ -147,12 +120,6 @@ async def _forward(
         attempt = attempt.after(retry, token)
         outgoing.update(retry_headers(upstream, method, target, attempt))
         response = await _send(upstream, method, target, outgoing, body)
-    challenges = response.headers.getall("WWW-Authenticate", [])
-    if (required := challenged_requirement(upstream, response.status, challenges)) is not None:
-        # As proxy.views: a login short of it steps up; one that meets it cannot do more.
-        await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        await upstream_token(edge, upstream, cookies, force=False, requirement=required)
-        raise unmet(upstream)
     head = browser_head(
         response.status,
         [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.raw_headers],
@@ -167,30 +134,6 @@ async def _forward(
         send, receive, response, head, upstream, cookies, site_headers(request), session_cookie
     )
     return head.status
-
-
-async def upstream_token(
-    edge: EdgeRequest,
-    upstream: Upstream,
-    cookies: list[str],
-    *,
-    force: bool,
-    requirement: AuthenticationRequirement | None = None,
-) -> str | None:
-    """The token for ``upstream``, from a login that meets ``requirement`` (an upstream's
-    step-up challenge; nobody logged in then needs a login too) or else the upstream's own."""
-    if not wants_token(upstream, authenticated=True):
-        return None
-    got = await aget_edge_token(
-        edge,
-        audience=upstream.audience,
-        scope=upstream.scope,
-        optional=upstream.auth == "optional" and requirement is None,
-        force=force,
-        requirement=upstream.requirement if requirement is None else requirement,
-    )
-    cookies.extend(got.set_cookies)
-    return got.token
 
 
 async def _send(
@@ -222,21 +165,6 @@ async def _start(
 ) -> None:
     out = asgi_headers(headers, cookies, site)
     await send({"type": "http.response.start", "status": status, "headers": out})
-
-
-def asgi_headers(
-    headers: Mapping[str, str], cookies: list[str], site: Mapping[str, str]
-) -> list[tuple[bytes, bytes]]:
-    """An answer's headers, the site's added where the answer has none of its own."""
-    out = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    present = {k for k, _ in out}
-    out += [
-        (k.lower().encode(), v.encode())
-        for k, v in site.items()
-        if k.lower().encode() not in present
-    ]
-    out += [(b"set-cookie", c.encode("latin-1")) for c in cookies]
-    return out
 
 
 async def _answer(

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from yarl import URL
 
+from accounts.api import AuthenticationRequirement
 from proxy.conf import proxy_settings
-from proxy.exceptions import ProxyError, UpstreamTimeout, UpstreamUnavailable
+from proxy.exceptions import UpstreamTimeout, UpstreamUnavailable
 from proxy.forwarding import IDEMPOTENT_METHODS
-from proxy.retries import Attempt, Retry, next_attempt
+from proxy.retries import Attempt, Retry, judge_answer
 from proxy.upstreams import Upstream
 
 logger = logging.getLogger(__name__)
@@ -140,22 +141,23 @@ async def adiscard(response: aiohttp.ClientResponse, *, keep_up_to: int) -> None
 
 
 async def aretry_for(
-    response: aiohttp.ClientResponse, upstream: Upstream, attempt: Attempt, replayable: bool
+    response: aiohttp.ClientResponse,
+    upstream: Upstream,
+    attempt: Attempt,
+    replayable: bool,
+    check_login: Callable[[AuthenticationRequirement], Awaitable[object]],
 ) -> Retry | None:
-    """``proxy.retries.next_attempt`` for this answer; its connection is given back unless the
-    answer goes to the browser."""
-    try:
-        retry = next_attempt(
-            upstream,
-            response.status,
-            response.headers.getall("WWW-Authenticate", []),
-            response.headers.get("DPoP-Nonce"),
-            attempt=attempt,
-            replayable=replayable,
-        )
-    except ProxyError:
+    """``proxy.forwarding.retry_for`` for an aiohttp answer."""
+    verdict = judge_answer(
+        upstream,
+        response.status,
+        response.headers.getall("WWW-Authenticate", []),
+        response.headers.get("DPoP-Nonce"),
+        attempt=attempt,
+        replayable=replayable,
+    )
+    if not verdict.passes_on:
         await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        raise
-    if retry is not None:
-        await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-    return retry
+    if verdict.step_up is not None:
+        await check_login(verdict.step_up)  # a login short of it steps up rather than be refused
+    return verdict.retry_or_raise()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import urllib3
@@ -25,9 +25,10 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from accounts.api import AuthenticationRequirement
 from proxy.conf import proxy_settings
-from proxy.exceptions import ProxyError, UpstreamTimeout, UpstreamUnavailable
-from proxy.retries import Attempt, Retry, next_attempt
+from proxy.exceptions import UpstreamTimeout, UpstreamUnavailable
+from proxy.retries import Attempt, Retry, judge_answer
 from proxy.upstreams import Upstream
 
 logger = logging.getLogger(__name__)
@@ -128,25 +129,28 @@ def discard(response: urllib3.BaseHTTPResponse, *, keep_up_to: int) -> None:
 
 
 def retry_for(
-    response: urllib3.BaseHTTPResponse, upstream: Upstream, attempt: Attempt, replayable: bool
+    response: urllib3.BaseHTTPResponse,
+    upstream: Upstream,
+    attempt: Attempt,
+    replayable: bool,
+    check_login: Callable[[AuthenticationRequirement], object],
 ) -> Retry | None:
-    """``proxy.retries.next_attempt`` for this answer; its connection is given back unless the
-    answer goes to the browser."""
-    try:
-        retry = next_attempt(
-            upstream,
-            response.status,
-            response.headers.getlist("WWW-Authenticate"),
-            response.headers.get("DPoP-Nonce"),
-            attempt=attempt,
-            replayable=replayable,
-        )
-    except ProxyError:
+    """The retry this answer earns, or None: it goes to the browser; raises what the browser
+    gets instead (``proxy.retries.judge_answer``), after ``check_login`` for a verdict that
+    needs the login weighed first. An answer not passed on is given back."""
+    verdict = judge_answer(
+        upstream,
+        response.status,
+        response.headers.getlist("WWW-Authenticate"),
+        response.headers.get("DPoP-Nonce"),
+        attempt=attempt,
+        replayable=replayable,
+    )
+    if not verdict.passes_on:
         discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        raise
-    if retry is not None:
-        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-    return retry
+    if verdict.step_up is not None:
+        check_login(verdict.step_up)  # a login short of it steps up rather than be refused
+    return verdict.retry_or_raise()
 
 
 def read_whole(response: urllib3.BaseHTTPResponse, *, upstream: str) -> bytes:

@@ -1,6 +1,6 @@
-"""After an upstream's answer: hand it to the browser, or send the call once more. Pure rules
-both shells follow (``proxy.views``, ``proxy.asgi_http``, ``proxy.websockets``), and the DPoP
-proof each attempt carries.
+"""After an upstream's answer: hand it to the browser, send the call once more, or answer with
+the proxy's own error. Pure rules the three shells follow (``proxy.views``, ``proxy.asgi_http``
+and the WebSocket handshake in ``proxy.websockets``), and the DPoP proof each attempt carries.
 
 - A 401 whose challenge, in the scheme the token went with (``Bearer``, or ``DPoP`` for an
   upstream with ``"dpop": true``), says the token is bad: the token is renewed once and the call
@@ -10,9 +10,11 @@ proof each attempt carries.
   sent, the upstream is looping: **502** ``upstream_dpop_nonce_loop``, never its raw 401, which a
   page's script would take for a logout. A 401 ``invalid_dpop_proof`` refused this site's proof:
   **502** ``upstream_refused_dpop_proof``.
-- An RFC 9470 step-up challenge (``proxy.step_up``): the token is renewed for what it asks,
-  which steps the user up instead when the session's login falls short, and the call is sent
-  once more; challenged again: **403** ``upstream_step_up_unmet``.
+- An RFC 9470 step-up challenge (``proxy.step_up``), once no other retry is due (a renewed
+  token may be enough): the token is renewed for what it asks, which steps the user up instead
+  (the proxy's own 401 ``step_up_required``) when the session's login falls short, and the call
+  is sent once more. Challenged again, or when the call cannot be sent again and the login
+  already meets it: **403** ``upstream_step_up_unmet``.
 
 Each kind of retry happens at most once, and only when the body can be sent again, so a call
 goes out four times at most. Each upstream's latest nonce (from any answer) is remembered per
@@ -21,22 +23,31 @@ process and origin, so the next call carries it and costs no challenge.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from accounts.api import AuthenticationRequirement, dpop_proof, nonce_to_retry_with, usable_nonce
+from accounts.api import (
+    AuthenticationRequirement,
+    LatestNonces,
+    dpop_proof,
+    nonce_to_retry_with,
+    usable_nonce,
+)
 from proxy.challenges import challenge_errors
-from proxy.exceptions import UpstreamNonceLoop, UpstreamNonceUnmet, UpstreamRefusedProof
+from proxy.exceptions import (
+    ProxyError,
+    UpstreamNonceLoop,
+    UpstreamNonceUnmet,
+    UpstreamRefusedProof,
+)
 from proxy.headers import credential_headers
-from proxy.step_up import challenged_requirement, step_up_resend
+from proxy.step_up import challenged_requirement, unmet
 from proxy.upstreams import Upstream
 
 NONCE_CHALLENGE = "use_dpop_nonce"
 PROOF_REFUSED = "invalid_dpop_proof"
 
-_nonces: dict[str, str] = {}
-_nonces_lock = threading.Lock()
+_nonces = LatestNonces()
 
 
 @dataclass(frozen=True)
@@ -66,11 +77,36 @@ class Retry:
     requirement: AuthenticationRequirement | None = None
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What an answer leads to: a ``retry``, the proxy's own error instead of it (``refusal``),
+    or, with all three None, the answer goes to the browser. Only then is it read; otherwise its
+    connection is given back unread.
+
+    ``step_up`` comes with a refusal that stands only for a login that meets it: the shell first
+    checks the session's login against it (``check_login``, the token getter's own check), which
+    raises ``StepUpRequired`` (or ``LoginRequired``) for a login that falls short."""
+
+    retry: Retry | None = None
+    refusal: ProxyError | None = None
+    step_up: AuthenticationRequirement | None = None
+
+    @property
+    def passes_on(self) -> bool:
+        return self.retry is None and self.refusal is None and self.step_up is None
+
+    def retry_or_raise(self) -> Retry | None:
+        """The retry, None to pass the answer on; the refusal raised."""
+        if self.refusal is not None:
+            raise self.refusal
+        return self.retry
+
+
 def first_attempt(upstream: Upstream, token: str | None) -> Attempt:
     return Attempt(token=token, nonce=latest_nonce(upstream) if upstream.dpop else None)
 
 
-def next_attempt(
+def judge_answer(
     upstream: Upstream,
     status: int,
     challenges: Iterable[str],
@@ -78,40 +114,69 @@ def next_attempt(
     *,
     attempt: Attempt,
     replayable: bool,
-) -> Retry | None:
-    """The retry to make after this answer, or None to hand it to the browser. Remembers a DPoP
-    upstream's new nonce. Raises ``UpstreamNonceLoop``, ``UpstreamNonceUnmet``,
-    ``UpstreamRefusedProof`` or ``UpstreamStepUpUnmet`` for the answers no browser should see."""
+) -> Verdict:
+    """What this answer to ``attempt`` leads to. Remembers a DPoP upstream's new nonce, which
+    any answer may bring."""
     if upstream.dpop:
         note_nonce(upstream, nonce_header)
-    required = challenged_requirement(upstream, status, challenges)
-    if required is not None:
-        # Also without a token (an optional upstream, nobody logged in): the getter asks for a
-        # login that meets it.
-        if not step_up_resend(upstream, stepped_up=attempt.stepped_up, replayable=replayable):
-            return None  # the shell checks the session, and gives up
-        nonce = usable_nonce(nonce_header) or attempt.nonce
-        return Retry(renew_token=True, nonce=nonce, requirement=required)
-    if status != 401 or attempt.token is None:
-        return None
-    errors = challenge_errors(challenges, "dpop" if upstream.dpop else "bearer")
+    if status != 401:
+        return Verdict()
+    challenges = list(challenges)
+    verdict = Verdict()
+    if attempt.token is not None:
+        errors = challenge_errors(challenges, "dpop" if upstream.dpop else "bearer")
+        verdict = _after_refused_token(upstream, errors, nonce_header, attempt, replayable)
+    if not verdict.passes_on:
+        return verdict
+    # A step-up is weighed only once no other retry is due: a renewed token may be enough.
+    required = challenged_requirement(upstream, 401, challenges)
+    if required is None:
+        return verdict
+    return _after_step_up_challenge(upstream, required, nonce_header, attempt, replayable)
+
+
+def _after_step_up_challenge(
+    upstream: Upstream,
+    required: AuthenticationRequirement,
+    nonce: str | None,
+    attempt: Attempt,
+    replayable: bool,
+) -> Verdict:
+    if attempt.stepped_up:
+        # The token was renewed for a challenge, from a login the getter found meets it, and
+        # the upstream still asks: logging in again would bring back the same.
+        return Verdict(refusal=unmet(upstream))
+    if not replayable:
+        # Nothing to send again: a login short of it steps up, one that meets it can do no more.
+        return Verdict(refusal=unmet(upstream), step_up=required)
+    # Also without a token (an optional upstream, nobody logged in): the getter asks for a
+    # login that meets it, and steps up one that falls short.
+    nonce = usable_nonce(nonce) or attempt.nonce
+    return Verdict(retry=Retry(renew_token=True, nonce=nonce, requirement=required))
+
+
+def _after_refused_token(
+    upstream: Upstream, errors: set[str], nonce: str | None, attempt: Attempt, replayable: bool
+) -> Verdict:
     if upstream.dpop and NONCE_CHALLENGE in errors:
-        nonce = nonce_to_retry_with(
-            status=status,
-            error=NONCE_CHALLENGE,
-            nonce_header=nonce_header,
-            sent_nonce=attempt.nonce,
+        new_nonce = nonce_to_retry_with(
+            status=401, error=NONCE_CHALLENGE, nonce_header=nonce, sent_nonce=attempt.nonce
         )
-        if nonce is None or attempt.nonce_retried:
-            raise UpstreamNonceLoop(f"{upstream.name} kept asking for a new DPoP nonce.")
+        if new_nonce is None or attempt.nonce_retried:
+            return Verdict(
+                refusal=UpstreamNonceLoop(f"{upstream.name} kept asking for a new DPoP nonce.")
+            )
         if not replayable:
-            raise UpstreamNonceUnmet()
-        return Retry(renew_token=False, nonce=nonce)
+            return Verdict(refusal=UpstreamNonceUnmet())
+        return Verdict(retry=Retry(renew_token=False, nonce=new_nonce))
     if upstream.dpop and PROOF_REFUSED in errors:
-        raise UpstreamRefusedProof(f"{upstream.name} refused this site's DPoP proof.")
+        return Verdict(
+            refusal=UpstreamRefusedProof(f"{upstream.name} refused this site's DPoP proof.")
+        )
     if "invalid_token" in errors and replayable and not attempt.renewed:
-        return Retry(renew_token=True, nonce=usable_nonce(nonce_header) or attempt.nonce)
-    return None
+        renewal = Retry(renew_token=True, nonce=usable_nonce(nonce) or attempt.nonce)
+        return Verdict(retry=renewal)
+    return Verdict()
 
 
 def proof_for(upstream: Upstream, method: str, target: str, attempt: Attempt) -> str | None:
@@ -132,17 +197,13 @@ def retry_headers(upstream: Upstream, method: str, target: str, attempt: Attempt
 
 
 def latest_nonce(upstream: Upstream) -> str | None:
-    return _nonces.get(upstream.origin)
+    return _nonces.latest(upstream.origin)
 
 
 def note_nonce(upstream: Upstream, header: str | None) -> None:
-    nonce = usable_nonce(header)
-    if nonce is not None:
-        with _nonces_lock:
-            _nonces[upstream.origin] = nonce
+    _nonces.note(upstream.origin, header)
 
 
 def forget_nonces() -> None:
     """Only the tests call it, between tests that point an upstream elsewhere."""
-    with _nonces_lock:
-        _nonces.clear()
+    _nonces.clear()

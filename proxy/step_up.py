@@ -1,6 +1,7 @@
 """An upstream's RFC 9470 step-up challenge, and what the proxy does about it: pure rules that the
-WSGI view, the ASGI handler and the WebSocket handshake share (``proxy.retries`` applies them;
-the shells only fetch tokens and send).
+WSGI view, the ASGI handler and the WebSocket handshake share. ``proxy.retries.judge_answer``
+applies them, once no other retry is due (a renewed token may be enough), in its one verdict on
+an answer; the shells only fetch tokens, with the requirement a verdict names, and send.
 
 The challenge is a ``401`` with ``WWW-Authenticate: Bearer
 error="insufficient_user_authentication"`` (or ``DPoP``) and the ``acr_values`` and ``max_age`` it
@@ -15,8 +16,9 @@ may or may not already have what it asks for, so one of three things happens:
   level out of the access token it had, or the token predates the step-up). The token is renewed
   (forced, so a token carrying the level may come back) and the call sent once more.
 - **give up**: the upstream challenges again after that, or the call cannot be sent again (its
-  body streamed). Sending the user to log in would bring back the same level and the same
-  challenge, a loop: ``403 {"error": "upstream_step_up_unmet"}`` says so instead.
+  body streamed) and the login already meets the challenge. Sending the user to log in would
+  bring back the same level and the same challenge, a loop:
+  ``403 {"error": "upstream_step_up_unmet"}`` says so instead.
 
 A challenge that names neither ``acr_values`` nor ``max_age`` (RFC 9470 makes both optional)
 asks for nothing the proxy could name, yet says the authentication behind the token is not
@@ -72,16 +74,6 @@ def challenged_requirement(
     if upstream.auth == "none":
         return None
     return step_up_challenge(status, challenges)
-
-
-def step_up_resend(upstream: Upstream, *, stepped_up: bool, replayable: bool) -> bool:
-    """After a step-up challenge: True to renew the token for it and send the call once more
-    (the token getter steps the user up instead when the session falls short); False when the
-    call cannot be sent again, so the shell checks the session and gives up. Raises
-    ``UpstreamStepUpUnmet`` when the call was already sent again for one."""
-    if stepped_up:
-        raise unmet(upstream)
-    return replayable
 
 
 def unmet(upstream: Upstream) -> UpstreamStepUpUnmet:

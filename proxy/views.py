@@ -9,6 +9,7 @@ provider) and the upstream touched.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import urllib3
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -24,13 +25,12 @@ from accounts.api import (
 from proxy.bodies import RequestBody, read_request_body
 from proxy.conf import proxy_settings
 from proxy.exceptions import ProxyError
-from proxy.forwarding import UpstreamBody, discard, read_whole, retry_for, send
+from proxy.forwarding import UpstreamBody, read_whole, retry_for, send
 from proxy.headers import upstream_request_headers
 from proxy.metrics import UPSTREAM_SECONDS, count_call
 from proxy.paths import raw_request_path
 from proxy.responses import error_response
 from proxy.retries import first_attempt, proof_for, retry_headers
-from proxy.step_up import challenged_requirement, unmet
 from proxy.steps import (
     browser_head,
     check_csrf_header,
@@ -89,8 +89,9 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         forwarded_proto=request.scheme or "http",
         dpop_proof=proof_for(upstream, method, target, attempt),
     )
+    check_login = partial(check_authentication, request)  # the token getter's own check
     response = _send(upstream, method, target, headers, body)
-    while (retry := retry_for(response, upstream, attempt, body.replayable)) is not None:
+    while retry := retry_for(response, upstream, attempt, body.replayable, check_login):
         if retry.renew_token:
             logger.info("%s answered 401; renewing the access token once", upstream.name)
             token = _bearer_token(request, upstream, force=True, requirement=retry.requirement)
@@ -99,13 +100,6 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         attempt = attempt.after(retry, token)
         headers.update(retry_headers(upstream, method, target, attempt))
         response = _send(upstream, method, target, headers, body)
-    challenges = response.headers.getlist("WWW-Authenticate")
-    if (required := challenged_requirement(upstream, response.status, challenges)) is not None:
-        # A step-up challenge the call could not be sent again for: a login short of it steps
-        # up; one that meets it cannot do more.
-        discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-        _bearer_token(request, upstream, force=False, requirement=required)
-        raise unmet(upstream)
     return _browser_response(request, response, upstream, target=target, proxy_base=prefix)
 
 

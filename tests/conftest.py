@@ -3,7 +3,7 @@ import redis
 from django.conf import settings as django_settings
 
 from accounts.oidc.discovery import forget_provider_metadata
-from accounts.oidc.dpop_client import forget_nonces
+from accounts.oidc.dpop_client import provider_nonces
 from accounts.oidc.jwks import signing_keys
 from tests.stack import Provider, Site, free_port
 
@@ -27,11 +27,11 @@ def _fresh_state(redis_client):
     redis_client.flushdb()
     forget_provider_metadata()
     signing_keys.clear()
-    forget_nonces()
+    provider_nonces.clear()
     yield
     forget_provider_metadata()
     signing_keys.clear()
-    forget_nonces()
+    provider_nonces.clear()
 
 
 @pytest.fixture(scope="session")

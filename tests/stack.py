@@ -98,6 +98,17 @@ class Provider:
         }
         self.process: Process | None = None
 
+    @classmethod
+    def for_site(cls, site_url: str, **env: str) -> Provider:
+        """A provider that knows one site at ``site_url``: its callback, the page it returns to
+        after logout and its back-channel logout endpoint."""
+        return cls(
+            redirect_uris=[f"{site_url}/auth/callback/"],
+            post_logout_uris=[f"{site_url}/"],
+            CLIENT_BACKCHANNEL_LOGOUT_URI=f"{site_url}/auth/backchannel-logout/",
+            **env,
+        )
+
     def start(self) -> Provider:
         # Twice at most: on a loaded machine a Node process has been seen to stall before it
         # listened (nothing logged after its start-up warning, not even on SIGTERM). A fresh

@@ -27,11 +27,12 @@ from django.contrib.auth.models import AnonymousUser
 from accounts.edge.decisions import ANONYMOUS, UPKEEP, fast_decision
 from accounts.edge.requests import EdgeError, EdgeRequest, EdgeToken
 from accounts.edge.session_watch import astop_session_watch, watch_session_end
-from accounts.edge.sync_fallback import access_token, django_request_for, upkeep
+from accounts.edge.sync_fallback import django_request_for, upkeep
 from accounts.exceptions import AccountsError
 from accounts.protocol.step_up import AuthenticationRequirement
 from accounts.sessions.async_read import aclose_redis, aload_snapshot
 from accounts.step_up.enforcement import check_authentication
+from accounts.tokens.access import access_token_for
 
 __all__ = [
     "EdgeError",
@@ -73,7 +74,7 @@ async def aget_edge_token(
         try:
             if requirement:  # its login URL asks for the requirement: one login is enough
                 check_authentication(django_request, requirement)
-            access_token(django_request, audience, scope, force=False)
+            access_token_for(django_request, audience=audience, scope=scope, force=False)
         except AccountsError as exc:
             raise EdgeError(exc, []) from exc
         raise AssertionError("unreachable")  # pragma: no cover

@@ -42,7 +42,7 @@ def upkeep(
         if django_request.user.is_authenticated or not optional:
             if requirement:
                 check_authentication(django_request, requirement)
-            token = access_token(django_request, audience, scope, force=force)
+            token = access_token_for(django_request, audience=audience, scope=scope, force=force)
         return EdgeToken(token, _session_cookies(django_request))
     except AccountsError as exc:
         if isinstance(exc, LoginRequired) and not exc.login_url:
@@ -51,18 +51,6 @@ def upkeep(
     finally:
         # What Django's request_finished does for a request: no connection outlives its use.
         close_old_connections()
-
-
-def access_token(
-    request: HttpRequest, audience: str | None, scope: str | None, *, force: bool
-) -> str:
-    try:
-        return access_token_for(request, audience=audience, scope=scope, force=force)
-    except LoginRequired as exc:
-        # As accounts.api does for a page's request: the way back through the login.
-        if not exc.login_url:
-            exc.login_url = login_url_for(request)
-        raise
 
 
 def _session_cookies(request: HttpRequest) -> list[str]:

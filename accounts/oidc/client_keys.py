@@ -27,15 +27,11 @@ def dpop_keys() -> tuple[SigningKey, ...]:
 
 
 def dpop_key_for(thumbprint: str | None) -> SigningKey | None:
-    """The DPoP key a token is bound to (its ``cnf.jkt``), or the first key for a new token.
-
-    ``None`` when the bound key is no longer configured: that token cannot be used any more
-    and must be renewed (or the user must log in again).
-    """
+    """The DPoP key a token is bound to (its ``cnf.jkt``) while it is configured; otherwise,
+    for a new token or one whose key was rotated out, the first key. None without keys."""
     keys = dpop_keys()
-    if thumbprint is None:
-        return keys[0] if keys else None
-    return next((key for key in keys if key.kid == thumbprint), None)
+    bound = next((key for key in keys if key.kid == thumbprint), None) if thumbprint else None
+    return bound or (keys[0] if keys else None)
 
 
 def published_key_set() -> dict[str, list[dict[str, str]]]:

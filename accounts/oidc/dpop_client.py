@@ -1,26 +1,57 @@
-"""DPoP at the provider (RFC 9449): the key new tokens are bound to, and the nonces the
-provider hands out.
+"""DPoP as this site sends it (RFC 9449): the key a token is bound to, the proof that goes with
+an access token to an API (the proxy's upstreams, through ``accounts.api.dpop_proof``), and the
+nonces the provider hands out.
 
-The key never leaves the server: proofs are made here and sent server to server, and the browser
-sees neither the key nor a proof. Proofs themselves are built by ``accounts.protocol.dpop``.
+The keys never leave the server: proofs are made here and sent server to server, and the browser
+sees neither a key nor a proof. Proofs themselves are built by ``accounts.protocol.dpop``.
+
+Which key signs for a token is read from the token's ``cnf.jkt`` without verifying it: the token
+is ours, from our provider, and the thumbprint only picks among our own keys. No trust is placed
+in it; whoever receives the proof does the verifying. A token that names no key (opaque, or not
+bound) gets the first key, the one new tokens are bound to.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-from urllib.parse import urlsplit
+import time
 
 import jwt
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
-from accounts.oidc.client_keys import dpop_key_for
-from accounts.protocol.signing_keys import SigningKey
+from accounts.exceptions import AccountsError
+from accounts.oidc.client_keys import dpop_key_for, dpop_keys
+from accounts.protocol.dpop import LatestNonces, proof
+from accounts.protocol.dpop_verification import bound_thumbprint
+from accounts.protocol.signing_keys import KeyUnusable, SigningKey
 
 logger = logging.getLogger(__name__)
 
-NONCE_HEADER = "DPoP-Nonce"
+# The provider's latest nonce, sent with the next token request's proof.
+provider_nonces = LatestNonces()
+
+
+class DPoPKeyMissing(AccountsError):
+    """No DPoP key is configured (``OIDC_DPOP_KEYS``), so no proof can be made; the system
+    checks report it at start-up (``proxy.E008`` for an upstream that needs one)."""
+
+    status = 503
+    code = "dpop_not_configured"
+    title = "This site cannot sign DPoP proofs"
+
+
+def dpop_bound_tokens() -> bool:
+    """Whether logins and refreshes ask for DPoP-bound tokens (``OIDC_USE_DPOP``)."""
+    return accounts_settings.OIDC_USE_DPOP
+
+
+def dpop_keys_usable() -> bool:
+    """Whether ``OIDC_DPOP_KEYS`` holds at least one key that signs with the chosen algorithm."""
+    try:
+        return bool(dpop_keys())
+    except KeyUnusable:
+        return False
 
 
 def token_binding_key(renewing: str | None = None) -> SigningKey | None:
@@ -34,25 +65,10 @@ def token_binding_key(renewing: str | None = None) -> SigningKey | None:
     """
     if not accounts_settings.OIDC_USE_DPOP:
         return None
-    key = dpop_key_for(bound_thumbprint(renewing)) if renewing else None
-    key = key or dpop_key_for(None)
+    key = dpop_key_for(unverified_binding(renewing))
     if key is None:  # accounts.E026 reports it at startup
         raise ImproperlyConfigured("OIDC_USE_DPOP is on but OIDC_DPOP_KEYS holds no key.")
     return key
-
-
-def bound_thumbprint(access_token: str | None) -> str | None:
-    """``cnf.jkt`` of a JWT access token, read without verification (it only picks which of
-    our own keys to sign with); ``None`` for an opaque or unbound token."""
-    if not access_token:
-        return None
-    try:
-        claims = jwt.decode(access_token, options={"verify_signature": False})
-    except jwt.InvalidTokenError:
-        return None
-    confirmation = claims.get("cnf")
-    thumbprint = confirmation.get("jkt") if isinstance(confirmation, dict) else None
-    return thumbprint if isinstance(thumbprint, str) else None
 
 
 def authorization_binding() -> dict[str, str]:
@@ -63,29 +79,33 @@ def authorization_binding() -> dict[str, str]:
     return {"dpop_jkt": key.kid} if key else {}
 
 
-# The latest nonce each server gave us (RFC 9449 section 8), by origin: sent with the next
-# proof so that a provider that requires nonces does not have to challenge every request.
-_nonces: dict[str, str] = {}
-_nonces_lock = threading.Lock()
+def access_token_proof(
+    access_token: str, *, method: str, url: str, nonce: str | None = None
+) -> str:
+    """A fresh proof for sending ``access_token`` with ``method`` to ``url`` (its query and
+    fragment are left out of ``htu``), carrying ``nonce`` when the server asked for one."""
+    bound_to = unverified_binding(access_token)
+    try:
+        key = dpop_key_for(bound_to)
+    except KeyUnusable as exc:
+        raise DPoPKeyMissing("OIDC_DPOP_KEYS holds no usable key.") from exc
+    if key is None:
+        raise DPoPKeyMissing("OIDC_DPOP_KEYS is not set.")
+    if bound_to is not None and key.kid != bound_to:
+        # The bound key was rotated out: the upstream will refuse the token, and its refusal
+        # renews the token, bound to the first key this time.
+        logger.warning("the access token is bound to a DPoP key no longer configured")
+    return proof(
+        key, method=method, url=url, now=time.time(), access_token=access_token, nonce=nonce
+    )
 
 
-def remembered_nonce(url: str) -> str | None:
-    with _nonces_lock:
-        return _nonces.get(_origin(url))
-
-
-def remember_nonce(url: str, nonce: str | None) -> None:
-    """Keep the ``DPoP-Nonce`` a response carried, if any (section 8.2: any answer may)."""
-    if nonce and nonce.strip():
-        with _nonces_lock:
-            _nonces[_origin(url)] = nonce.strip()
-
-
-def forget_nonces() -> None:
-    with _nonces_lock:
-        _nonces.clear()
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+def unverified_binding(access_token: str | None) -> str | None:
+    """The ``cnf.jkt`` of a JWT access token, unverified; None for an opaque or unbound one."""
+    if not access_token:
+        return None
+    try:
+        claims = jwt.decode(access_token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    return bound_thumbprint(claims) if isinstance(claims, dict) else None

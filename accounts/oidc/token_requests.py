@@ -19,13 +19,8 @@ from dataclasses import dataclass
 import requests
 
 from accounts.oidc.client_auth import post_as_client
-from accounts.oidc.dpop_client import (
-    NONCE_HEADER,
-    remember_nonce,
-    remembered_nonce,
-    token_binding_key,
-)
-from accounts.protocol.dpop import nonce_to_retry_with, proof
+from accounts.oidc.dpop_client import provider_nonces, token_binding_key
+from accounts.protocol.dpop import NONCE_ERROR, NONCE_HEADER, nonce_to_retry_with, proof
 from accounts.protocol.signing_keys import SigningKey
 
 logger = logging.getLogger(__name__)
@@ -51,7 +46,7 @@ def post_to_token_endpoint(
     key = token_binding_key(renewing)
     if key is None:
         return TokenEndpointResponse(post_as_client(url, form, timeout=timeout), proof_sent=False)
-    sent_nonce = remembered_nonce(url)
+    sent_nonce = provider_nonces.latest(url)
     response = _post_with_proof(url, form, key, sent_nonce, timeout)
     nonce = nonce_to_retry_with(
         status=response.status_code,
@@ -61,7 +56,7 @@ def post_to_token_endpoint(
     )
     if nonce is not None:
         response = _post_with_proof(url, form, key, nonce, timeout)
-        if _error_code(response) == "use_dpop_nonce":
+        if _error_code(response) == NONCE_ERROR:
             logger.warning("the provider asked for another DPoP nonce after the retry; giving up")
     return TokenEndpointResponse(response, proof_sent=True)
 
@@ -75,7 +70,7 @@ def _post_with_proof(
 ) -> requests.Response:
     header = proof(key, method="POST", url=url, now=time.time(), nonce=nonce)
     response = post_as_client(url, form, headers={"DPoP": header}, timeout=timeout)
-    remember_nonce(url, response.headers.get(NONCE_HEADER))
+    provider_nonces.note(url, response.headers.get(NONCE_HEADER))
     return response
 
 

@@ -4,6 +4,7 @@ A proof is a JWT signed with the site's DPoP key, carrying the public key in its
 one request (``htm`` method, ``htu`` URL without query or fragment), fresh (``iat``, a random
 ``jti``), and, when it goes with an access token, to that token (``ath``). The token endpoint and
 the proxy build proofs here, so both send the same thing; what their shells add is only I/O.
+Both also keep each server's latest nonce the same way (``LatestNonces``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+from collections import OrderedDict
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from accounts.protocol.signing_keys import SigningKey, b64url
 
 PROOF_TYPE = "dpop+jwt"
+NONCE_HEADER = "DPoP-Nonce"
 # The error word both a token endpoint (400, JSON ``error``) and a resource server (401,
 # ``WWW-Authenticate: DPoP error=...``) use to say "sign again with this nonce".
 NONCE_ERROR = "use_dpop_nonce"
@@ -124,3 +128,43 @@ def usable_nonce(nonce_header: str | None) -> str | None:
     if not nonce or not all(0x21 <= ord(c) <= 0x7E and c not in '"\\' for c in nonce):
         return None
     return nonce
+
+
+class LatestNonces:
+    """The latest usable nonce each server gave (RFC 9449 section 8.2: any answer may carry a
+    ``DPoP-Nonce``), by the origin of its URL: the next proof to that server carries it, so a
+    server that requires nonces need not challenge every request.
+
+    Per process and safe to share between threads. Bounded: past ``limit`` origins, the one told
+    a nonce least recently forgets it, so no stream of answers can grow it without end.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self._limit = limit
+        self._nonces: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def latest(self, url: str) -> str | None:
+        with self._lock:
+            return self._nonces.get(_origin(url))
+
+    def note(self, url: str, nonce_header: str | None) -> None:
+        """Keep the answer's nonce, if it carried one a proof can carry (``usable_nonce``)."""
+        nonce = usable_nonce(nonce_header)
+        if nonce is None:
+            return
+        origin = _origin(url)
+        with self._lock:
+            self._nonces[origin] = nonce
+            self._nonces.move_to_end(origin)
+            while len(self._nonces) > self._limit:
+                self._nonces.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._nonces.clear()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"

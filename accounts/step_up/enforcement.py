@@ -1,5 +1,6 @@
 """Requirements enforced: the error that sends a user through the provider again when the
-session's login falls short, and the callback's refusal of a login that came back short.
+session's login falls short, the callback's refusal of a login that came back short, and
+``login_required``, which puts a requirement (or none: any login) on a view.
 
 Both apply ``accounts.protocol.step_up.shortfall`` with ``OIDC_CLOCK_SKEW`` as the leeway: the
 same rule at the callback as at every later check, so a login the callback accepted also meets
@@ -9,21 +10,27 @@ the requirement on the page it returns to.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, TypeAlias, overload
 
-from django.http import HttpRequest
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest, HttpResponse
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import LoginRequired, StepUpFailed, StepUpRequired
 from accounts.protocol.step_up import (
     Authentication,
     AuthenticationRequirement,
+    InvalidRequirement,
     Shortfall,
     shortfall,
 )
 from accounts.redirects import login_url_for
 from accounts.step_up.session import session_authentication
+
+P = ParamSpec("P")
+View: TypeAlias = Callable[Concatenate[HttpRequest, P], HttpResponse]
 
 # What a person is told when the session's login is not enough for what they asked for.
 _NEEDED = {
@@ -105,3 +112,52 @@ def _refusal(
         f"{lead} your authentication at the identity provider is older than the "
         f"{requirement.max_age} seconds this allows."
     )
+
+
+@overload
+def login_required(view: View[P], /) -> View[P]: ...
+
+
+@overload
+def login_required(
+    *, acr: str | Sequence[str] | None = None, max_age: int | None = None
+) -> Callable[[View[P]], View[P]]: ...
+
+
+def login_required(
+    view: View[P] | None = None,
+    /,
+    *,
+    acr: str | Sequence[str] | None = None,
+    max_age: int | None = None,
+) -> View[P] | Callable[[View[P]], View[P]]:
+    """Sends a page's visitor to the OIDC login and back, and answers an API caller (Accept
+    JSON) with ``401 {"error": "login_required", "login_url"}`` instead of a redirect a script
+    cannot follow. Django's own ``login_required`` works too, for pages, with
+    ``LOGIN_URL = "accounts:login"``.
+
+    Step-up: ``acr`` (one value, or a list, any of which will do; the first is asked for first)
+    and ``max_age`` (seconds since the user last authenticated at the provider) require more of
+    the login. A session whose login falls short is sent through the provider again with
+    ``acr_values`` and ``max_age``, and comes back; an API caller gets
+    ``401 {"error": "step_up_required", "login_url", "acr_values", "max_age"}``. ::
+
+        @login_required(acr="http://schemas.openid.net/pape/policies/2007/06/multi-factor")
+        def payouts(request): ...
+    """
+    try:
+        requirement = AuthenticationRequirement.from_settings(acr, max_age)
+    except InvalidRequirement as exc:
+        raise ImproperlyConfigured(f"login_required: {exc}") from exc
+
+    def decorate(view: View[P]) -> View[P]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            # Raises LoginRequired or StepUpRequired, which AccountsErrorMiddleware renders as a
+            # redirect or as JSON.
+            check_authentication(request, requirement)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate if view is None else decorate(view)

@@ -31,12 +31,7 @@ def sub_only_stack():
     logout tokens carry only sub, so every session of the user ends."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    provider = Provider(
-        redirect_uris=[f"{url}/auth/callback/"],
-        post_logout_uris=[f"{url}/"],
-        CLIENT_BACKCHANNEL_LOGOUT_URI=f"{url}/auth/backchannel-logout/",
-        CLIENT_BACKCHANNEL_SESSION_REQUIRED="0",
-    ).start()
+    provider = Provider.for_site(url, CLIENT_BACKCHANNEL_SESSION_REQUIRED="0").start()
     site = Site(provider, port).start()
     yield provider, site
     site.stop()

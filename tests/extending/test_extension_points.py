@@ -142,13 +142,12 @@ def test_with_access_token_answers_for_the_view_without_a_login(client):
 
 
 def test_with_access_token_answers_503_when_the_token_cannot_be_renewed(client, monkeypatch):
-    from accounts import api
     from accounts.exceptions import TokenUnavailable
 
     def unavailable(request, **kwargs):
         raise TokenUnavailable("The provider is down.")
 
-    monkeypatch.setattr(api, "get_access_token", unavailable)
+    monkeypatch.setattr("accounts.tokens.access.access_token_for", unavailable)
     answer = client.get("/token-subject/", HTTP_ACCEPT="application/json")
     assert (answer.status_code, answer.json()["error"]) == (503, "token_unavailable")
 

@@ -71,3 +71,10 @@ def expire_access_token(client) -> None:
 
 def stored_tokens(client):
     return load_tokens(SessionStore(client.cookies["sessionid"].value))
+
+
+def renewed_tokens(client):
+    """Let the access token expire and make a request, which renews it; the record after."""
+    expire_access_token(client)
+    assert session_info(client)["authenticated"] is True
+    return stored_tokens(client)

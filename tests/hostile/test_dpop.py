@@ -14,6 +14,7 @@ from tests.hostile.flows import (
     assert_login_refused,
     expire_access_token,
     log_in,
+    renewed_tokens,
     session_info,
     stored_tokens,
 )
@@ -46,9 +47,7 @@ def test_login_and_refresh_get_tokens_bound_to_the_sites_key(client, dpop):
     assert record.token_type == "DPoP"
     assert confirmation_of(record.access_token) == {"jkt": jkt()}
 
-    expire_access_token(client)
-    assert session_info(client)["authenticated"] is True
-    renewed = stored_tokens(client)
+    renewed = renewed_tokens(client)
     assert renewed.access_token != record.access_token
     assert renewed.token_type == "DPoP"
     assert confirmation_of(renewed.access_token) == {"jkt": jkt()}
@@ -80,8 +79,7 @@ def test_a_nonce_challenge_is_answered_once_and_the_nonce_is_kept_for_the_next_r
     assert dpop.grants["authorization_code"] == 2  # challenged, then signed again with it
     assert [p.get("nonce") for p in dpop.dpop_proofs] == [None, "nonce-from-the-provider"]
 
-    expire_access_token(client)
-    assert session_info(client)["authenticated"] is True
+    renewed_tokens(client)
     assert dpop.grants["refresh_token"] == 1  # the kept nonce went with it at once
     assert dpop.dpop_proofs[-1]["nonce"] == "nonce-from-the-provider"
 
@@ -119,9 +117,7 @@ def test_a_provider_that_ignores_dpop_issues_bearer_tokens_which_are_taken(
     dpop.bind_dpop = False
     with caplog.at_level(logging.WARNING, logger="accounts.oidc.token_endpoint"):
         assert log_in(client).status_code == 302
-        expire_access_token(client)
-        assert session_info(client)["authenticated"] is True
-    record = stored_tokens(client)
+        record = renewed_tokens(client)
     assert record.token_type == "Bearer"
     assert confirmation_of(record.access_token) is None
     said = [r.getMessage() for r in caplog.records if "Bearer tokens" in r.getMessage()]
@@ -144,14 +140,12 @@ def test_a_key_rotation_keeps_live_sessions_on_their_key_until_it_is_removed(
     settings.OIDC_DPOP_KEYS = new + old  # the new key first: it binds new logins
 
     # A provider may bind the refresh token to the key too: the refresh keeps the old one.
-    expire_access_token(client)
-    assert session_info(client)["authenticated"] is True
+    renewed = renewed_tokens(client)
     assert dpop.dpop_proofs[-1]["jkt"] == thumbprint(old, "ES256")
-    assert confirmation_of(stored_tokens(client).access_token) == {"jkt": thumbprint(old, "ES256")}
+    assert confirmation_of(renewed.access_token) == {"jkt": thumbprint(old, "ES256")}
 
     # Once the old key is gone, the next refresh moves the session to the new one.
     settings.OIDC_DPOP_KEYS = new
-    expire_access_token(client)
-    assert session_info(client)["authenticated"] is True
+    renewed = renewed_tokens(client)
     assert dpop.dpop_proofs[-1]["jkt"] == thumbprint(new, "ES256")
-    assert confirmation_of(stored_tokens(client).access_token) == {"jkt": thumbprint(new, "ES256")}
+    assert confirmation_of(renewed.access_token) == {"jkt": thumbprint(new, "ES256")}

@@ -25,12 +25,7 @@ pytestmark = pytest.mark.integration
 def test_flows_at_debug_log_no_secret(redis_client):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    provider = Provider(
-        redirect_uris=[f"{url}/auth/callback/"],
-        post_logout_uris=[f"{url}/"],
-        CLIENT_BACKCHANNEL_LOGOUT_URI=f"{url}/auth/backchannel-logout/",
-        ACCESS_TOKEN_TTL="5",
-    ).start()
+    provider = Provider.for_site(url, ACCESS_TOKEN_TTL="5").start()
     api = SampleAPI(provider.issuer).start()
     site = Site(
         provider,

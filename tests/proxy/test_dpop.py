@@ -15,7 +15,6 @@ from typing import Any
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings as django_settings
 from django.test import Client
@@ -28,6 +27,7 @@ from accounts.protocol.signing_keys import signing_key
 from accounts.tokens.record import load_tokens, store_tokens
 from tests.accounts.resource_server.keys import KeyServer
 from tests.accounts.tokens.test_refresh import session_of
+from tests.client_keys import pem_of
 from tests.proxy.conftest import login
 from tests.proxy.servers import SampleAPI
 from tests.stack import API_AUDIENCE
@@ -36,14 +36,6 @@ from tests.token_factory import SigningKey
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 CSRF: dict[str, Any] = {"HTTP_X_CSRF": "1"}
-
-
-def pem(private):
-    return private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +64,7 @@ def dpop_api(dpop_issuer):
 
 @pytest.fixture
 def dpop_settings(proxy_settings, echo, dpop_api, site_keys):
-    proxy_settings.OIDC_DPOP_KEYS = "\n".join(pem(k.private_key) for k in site_keys)
+    proxy_settings.OIDC_DPOP_KEYS = "\n".join(pem_of(k.private_key) for k in site_keys)
     proxy_settings.PROXY_UPSTREAMS = {
         **proxy_settings.PROXY_UPSTREAMS,
         "dpop-echo": {"url": echo.url + "/dpop", "dpop": True},

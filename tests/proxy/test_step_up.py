@@ -289,6 +289,29 @@ def test_an_empty_step_up_challenge_asks_for_a_fresh_login_once(proxy_settings, 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
+def test_a_step_up_challenge_to_a_streamed_body_steps_up_a_short_login_else_is_a_403(
+    proxy_settings, echo, provider, make_client
+):
+    body = b"x" * (100 * 1024)  # over the replay buffer: it streams and cannot be sent twice
+    path = "/api/proxy/echo/unauthorized?" + _qs(STEP_UP)
+    headers = {"HTTP_X_CSRF": "1", "HTTP_REFERER": PAGE, "HTTP_ACCEPT": "*/*"}
+    client = login(make_client())
+    provider.reset_stats()
+    short = client.post(path, body, content_type="text/plain", **headers)
+    assert (short.status_code, short.json()["error"]) == (401, "step_up_required")
+    assert query(short.json()["login_url"]) == {"next": "/bank/", "acr_values": TWO_FACTORS}
+
+    meet(client)
+    met = client.post(path, body, content_type="text/plain", **headers)
+    # The login has what the API asks for, and the call cannot go again with a renewed token:
+    # a login would bring back the same, so the proxy says so rather than loop.
+    assert (met.status_code, met.json()["error"]) == (403, "upstream_step_up_unmet")
+    assert [arrival.body for arrival in echo.arrivals] == [body, body]  # each sent once
+    assert provider.stats()["refresh_grants"] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
 def test_a_malformed_step_up_challenge_passes_as_the_upstreams_401(proxy_settings, make_client):
     client = login(make_client())
     challenge = 'Bearer error="insufficient_user_authentication", max_age="soon"'

@@ -214,7 +214,7 @@ def test_token_unavailable_is_503_with_retry_after(alice, echo, monkeypatch):
         unavailable(request)
 
     monkeypatch.setattr("proxy.views.get_access_token", unavailable)
-    monkeypatch.setattr("proxy.asgi_http.aget_edge_token", aunavailable)
+    monkeypatch.setattr("proxy.asgi_scope.aget_edge_token", aunavailable)
     response = alice.get("/api/proxy/echo/x", **CSRF)
     assert response.status_code == 503
     assert response.json()["error"] == "token_unavailable"

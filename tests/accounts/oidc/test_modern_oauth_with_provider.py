@@ -11,7 +11,7 @@ import requests
 
 from accounts.oidc import revocation
 from tests.client_keys import ec_pem, public_jwks_json, rsa_pem, thumbprint
-from tests.hostile.flows import expire_access_token, message, stored_tokens
+from tests.hostile.flows import message, renewed_tokens, stored_tokens
 from tests.stack import (
     Provider,
     Site,
@@ -77,9 +77,7 @@ def log_in(client):
 def refresh(client):
     """Let the access token expire and make a request: the middleware renews it."""
     before = stored_tokens(client)
-    expire_access_token(client)
-    assert client.get("/auth/session/").json()["authenticated"] is True
-    after = stored_tokens(client)
+    after = renewed_tokens(client)
     assert after.access_token != before.access_token
     return after
 
@@ -228,10 +226,8 @@ def strict_stack():
     /auth/jwks.json, DPoP-bound tokens with nonces; four-second access tokens."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    provider = Provider(
-        redirect_uris=[f"{url}/auth/callback/"],
-        post_logout_uris=[f"{url}/"],
-        CLIENT_BACKCHANNEL_LOGOUT_URI=f"{url}/auth/backchannel-logout/",
+    provider = Provider.for_site(
+        url,
         REQUIRE_PAR="1",
         CLIENT_AUTH_METHOD="private_key_jwt",
         CLIENT_JWKS_URI=f"{url}/auth/jwks.json",

@@ -3,7 +3,13 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from accounts.protocol.dpop import access_token_hash, nonce_to_retry_with, proof, target_uri
+from accounts.protocol.dpop import (
+    LatestNonces,
+    access_token_hash,
+    nonce_to_retry_with,
+    proof,
+    target_uri,
+)
 from accounts.protocol.signing_keys import SigningKey, jwk_thumbprint, signing_key
 
 
@@ -84,3 +90,25 @@ def test_only_a_real_new_nonce_challenge_earns_a_retry(
 ) -> None:
     answer = nonce_to_retry_with(status=status, error=error, nonce_header=header, sent_nonce=sent)
     assert answer == expected
+
+
+def test_the_latest_usable_nonce_is_kept_per_origin() -> None:
+    nonces = LatestNonces()
+    nonces.note("https://OP.example/token", " n-1 ")
+    assert nonces.latest("https://op.example/par?x=1") == "n-1"
+    nonces.note("https://op.example/token", "n-2")
+    nonces.note("https://op.example/token", 'bad"nonce')  # not one a proof can carry
+    nonces.note("https://op.example/token", None)
+    assert nonces.latest("https://op.example/token") == "n-2"
+    assert nonces.latest("https://op.example:8443/token") is None  # another origin
+    nonces.clear()
+    assert nonces.latest("https://op.example/token") is None
+
+
+def test_nonces_are_bounded_and_the_least_recently_told_origin_goes_first() -> None:
+    nonces = LatestNonces(limit=2)
+    nonces.note("https://a.example", "a")
+    nonces.note("https://b.example", "b")
+    nonces.note("https://a.example", "a2")
+    nonces.note("https://c.example", "c")
+    assert [nonces.latest(f"https://{n}.example") for n in "abc"] == ["a2", None, "c"]

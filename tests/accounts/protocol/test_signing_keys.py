@@ -1,17 +1,9 @@
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from accounts.protocol.signing_keys import KeyUnusable, jwk_thumbprint, load_signing_keys
-
-
-def pem(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
+from tests.client_keys import pem_of
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +37,7 @@ def test_thumbprint_matches_the_rfc_7638_example() -> None:
 def test_rsa_keys_sign_what_their_published_half_verifies(
     rsa_key: rsa.RSAPrivateKey, algorithm: str
 ) -> None:
-    (key,) = load_signing_keys(pem(rsa_key), algorithm)
+    (key,) = load_signing_keys(pem_of(rsa_key), algorithm)
     token = key.sign({"sub": "client"})
     header = jwt.get_unverified_header(token)
     assert header["kid"] == key.kid == jwk_thumbprint(key.public_jwk)
@@ -59,7 +51,7 @@ def test_several_keys_keep_their_order_and_escaped_newlines_are_read(
     rsa_key: rsa.RSAPrivateKey, ec_key: ec.EllipticCurvePrivateKey
 ) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    text = (pem(other) + pem(rsa_key)).replace("\n", "\\n")
+    text = (pem_of(other) + pem_of(rsa_key)).replace("\n", "\\n")
     first, second = load_signing_keys(text, "RS256")
     assert first.public_jwk["n"] != second.public_jwk["n"]
     assert jwt.PyJWK(dict(second.public_jwk)).key.public_numbers() == (
@@ -86,10 +78,10 @@ def test_a_key_that_cannot_sign_with_the_algorithm_is_refused_by_name(
     complaint: str,
 ) -> None:
     texts = {
-        "ec": pem(ec_key),
-        "rsa": pem(rsa_key),
-        "small-rsa": pem(rsa.generate_private_key(public_exponent=65537, key_size=1024)),  # noqa: S505
-        "p384": pem(ec.generate_private_key(ec.SECP384R1())),
+        "ec": pem_of(ec_key),
+        "rsa": pem_of(rsa_key),
+        "small-rsa": pem_of(rsa.generate_private_key(public_exponent=65537, key_size=1024)),  # noqa: S505
+        "p384": pem_of(ec.generate_private_key(ec.SECP384R1())),
         "garbage": "not a key",
     }
     with pytest.raises(KeyUnusable, match=complaint) as caught:
@@ -98,7 +90,7 @@ def test_a_key_that_cannot_sign_with_the_algorithm_is_refused_by_name(
 
 
 def test_a_damaged_key_block_is_refused_without_echoing_it(rsa_key: rsa.RSAPrivateKey) -> None:
-    lines = pem(rsa_key).splitlines()
+    lines = pem_of(rsa_key).splitlines()
     damaged = "\n".join([lines[0], lines[1][:-4] + "AAAA", *lines[2:]])
     with pytest.raises(KeyUnusable, match="Key 1 is not a readable") as caught:
         load_signing_keys(damaged, "RS256")

@@ -10,10 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.http import HttpResponse
 from django.test import RequestFactory
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
-from rest_framework.views import APIView
 
 from accounts.protocol.dpop import proof
 from accounts.protocol.signing_keys import signing_key
@@ -29,7 +26,7 @@ from accounts.resource_server import (
     require_access_token,
     validator_from_settings,
 )
-from accounts.resource_server.drf import AccessTokenAuthentication
+from tests.accounts.resource_server.drf_views import notes_view
 from tests.accounts.resource_server.keys import API, ISSUER, KeyServer, access_claims
 from tests.token_factory import SigningKey
 
@@ -414,36 +411,23 @@ def test_a_hostile_nonce_is_answered_with_a_fresh_one(keys, issuer_key, holder, 
 # --- Django REST framework ---------------------------------------------------------------------
 
 
-def drf_view(validator):
-    class Auth(AccessTokenAuthentication):
-        pass
-
-    Auth.validator = validator
-
-    class Notes(APIView):  # type: ignore[misc]
-        authentication_classes = (Auth,)
-        permission_classes = (IsAuthenticated,)
-
-        def get(self, request):
-            return Response({"sub": request.user.sub})
-
-    return Notes.as_view()
-
-
 def test_drf_takes_a_bound_token_with_its_proof_once(validator, issuer_key, holder):
-    view = drf_view(validator)
+    view = notes_view(validator)
     token = bound_token(issuer_key, holder)
     dpop = dpop_request(holder, token)["dpop"][0]
     headers = {"HTTP_AUTHORIZATION": f"DPoP {token}", "HTTP_DPOP": dpop}
     good = view(APIRequestFactory().get("/notes", **headers))
-    assert (good.status_code, good.data) == (200, {"sub": "alice"})
+    assert (good.status_code, good.data) == (
+        200,
+        {"sub": "alice", "scopes": ["openid", "read:notes"]},
+    )
     replayed = view(APIRequestFactory().get("/notes", **headers))
     assert replayed.status_code == 401
     assert 'error="invalid_dpop_proof"' in replayed["WWW-Authenticate"]
 
 
 def test_drf_refuses_a_stolen_token(validator, issuer_key, holder, thief):
-    view = drf_view(validator)
+    view = notes_view(validator)
     token = bound_token(issuer_key, holder)
     as_bearer = view(APIRequestFactory().get("/notes", HTTP_AUTHORIZATION=f"Bearer {token}"))
     assert as_bearer.status_code == 401
@@ -464,7 +448,7 @@ def test_proof_claims_never_reach_the_token_claims(validator, issuer_key, holder
 
 @pytest.mark.parametrize("claims", [*HOSTILE_PROOF_CLAIMS, {"jti": "\ud800"}])
 def test_drf_answers_a_hostile_proof_with_a_clean_401(validator, issuer_key, holder, claims):
-    view = drf_view(validator)
+    view = notes_view(validator)
     token = bound_token(issuer_key, holder)
     dpop = hostile_proof(holder, token, **claims)
     headers = {"HTTP_AUTHORIZATION": f"DPoP {token}", "HTTP_DPOP": dpop}

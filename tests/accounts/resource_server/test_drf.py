@@ -2,13 +2,11 @@
 500 for a configuration the system checks name."""
 
 import pytest
-from rest_framework.permissions import IsAuthenticated
-from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
-from rest_framework.views import APIView
 
 from accounts.resource_server import AccessTokenValidator
-from accounts.resource_server.drf import AccessTokenAuthentication, HasScopes
+from accounts.resource_server.drf import HasScopes
+from tests.accounts.resource_server.drf_views import notes_view
 from tests.accounts.resource_server.keys import API, ISSUER, KeyServer, access_claims
 from tests.token_factory import SigningKey
 
@@ -25,24 +23,6 @@ def keys(key):
     server.stop()
 
 
-def api_view(validator, permissions, **attributes):
-    class Auth(AccessTokenAuthentication):
-        pass
-
-    Auth.validator = validator
-
-    class Notes(APIView):  # type: ignore[misc]
-        authentication_classes = (Auth,)
-        permission_classes = permissions
-
-        def get(self, request):
-            return Response({"sub": request.user.sub})
-
-    for name, value in attributes.items():
-        setattr(Notes, name, value)
-    return Notes.as_view()
-
-
 def call(view, token=None):
     headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
     return view(APIRequestFactory().get("/notes", **headers))
@@ -51,12 +31,12 @@ def call(view, token=None):
 @pytest.fixture
 def notes(keys):
     validator = AccessTokenValidator(issuer=ISSUER, audience=API, jwks_uri=keys.jwks_uri)
-    return api_view(validator, (HasScopes,), required_scopes=["read:notes"])
+    return notes_view(validator, (HasScopes,), required_scopes=["read:notes"])
 
 
 def test_a_token_with_the_scopes_passes(notes, key):
     answer = call(notes, key.sign(access_claims(scope="read:notes")))
-    assert (answer.status_code, answer.data) == (200, {"sub": "alice"})
+    assert (answer.status_code, answer.data) == (200, {"sub": "alice", "scopes": ["read:notes"]})
 
 
 def test_no_token_is_401_with_a_bare_challenge(notes):
@@ -82,7 +62,7 @@ def test_a_token_without_the_scope_is_403_insufficient_scope(notes, key):
 
 def test_scopes_can_be_named_on_the_permission(keys, key):
     validator = AccessTokenValidator(issuer=ISSUER, audience=API, jwks_uri=keys.jwks_uri)
-    view = api_view(validator, (HasScopes.require("write:notes"),))
+    view = notes_view(validator, (HasScopes.require("write:notes"),))
     assert call(view, key.sign(access_claims(scope="read:notes"))).status_code == 403
     assert call(view, key.sign(access_claims(scope="write:notes"))).status_code == 200
 
@@ -91,13 +71,13 @@ def test_keys_that_cannot_be_fetched_are_503_not_401():
     validator = AccessTokenValidator(
         issuer=ISSUER, audience=API, jwks_uri="http://127.0.0.1:9/jwks", http_timeout=1
     )
-    answer = call(api_view(validator, (IsAuthenticated,)), SigningKey().sign(access_claims()))
+    answer = call(notes_view(validator), SigningKey().sign(access_claims()))
     assert answer.status_code == 503
 
 
 def test_a_missing_audience_is_503_not_500(settings, key):
     settings.OIDC_AUDIENCE = ""
     settings.RESOURCE_SERVER_AUDIENCE = ""
-    answer = call(api_view(None, (IsAuthenticated,)), key.sign(access_claims()))
+    answer = call(notes_view(None), key.sign(access_claims()))
     assert answer.status_code == 503
     assert answer.data["detail"].code == "temporarily_unavailable"

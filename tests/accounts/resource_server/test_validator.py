@@ -350,26 +350,11 @@ def test_decorator_reads_its_validator_from_settings(settings, keys, key):
 
 
 def test_drf_authentication_class(validator, key):
-    from rest_framework.permissions import IsAuthenticated
-    from rest_framework.response import Response
     from rest_framework.test import APIRequestFactory
-    from rest_framework.views import APIView
 
-    from accounts.resource_server.drf import AccessTokenAuthentication
+    from tests.accounts.resource_server.drf_views import notes_view
 
-    class Auth(AccessTokenAuthentication):
-        pass
-
-    Auth.validator = validator
-
-    class Notes(APIView):  # type: ignore[misc]
-        authentication_classes = (Auth,)
-        permission_classes = (IsAuthenticated,)
-
-        def get(self, request):
-            return Response({"sub": request.user.sub, "scopes": sorted(request.user.scopes)})
-
-    view = Notes.as_view()
+    view = notes_view(validator)
     factory = APIRequestFactory()
     missing = view(factory.get("/"))
     assert missing.status_code == 401
