@@ -31,6 +31,12 @@ _TOKEN_CHARACTERS = {
 }
 
 
+def sendable_token(name: str, value: object) -> bool:
+    """Whether ``value`` holds only what a token called ``name`` (``access_token``,
+    ``refresh_token``, ``id_token``) may hold to go where it must."""
+    return isinstance(value, str) and _TOKEN_CHARACTERS[name].fullmatch(value) is not None
+
+
 class TokenEndpointRefused(Exception):
     """The provider answered with an OAuth error (RFC 6749 section 5.2).
 
@@ -77,15 +83,11 @@ def checked_token_answer(
     for name in required:
         if not isinstance(body.get(name), str) or not body[name]:
             raise MalformedTokenAnswer(f"The identity provider's answer lacks {name}.")
-    for name, characters in _TOKEN_CHARACTERS.items():
+    for name in _TOKEN_CHARACTERS:
         value = body.get(name)
         # A refresh token or an ID token a refresh leaves out is no token; one that is there
         # must be one (an empty refresh token is read as none, as before).
-        if (
-            value is not None
-            and value != ""
-            and not (isinstance(value, str) and characters.fullmatch(value))
-        ):
+        if value is not None and value != "" and not sendable_token(name, value):
             raise MalformedTokenAnswer(f"The identity provider's answer has an unusable {name}.")
     token_type = body.get("token_type", "" if token_type_required else "bearer")
     # RFC 6749 section 5.1: the type is case-insensitive ("Bearer", "bearer", "BEARER").

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import TokenRecordUnreadable
+from accounts.oidc.token_endpoint import sendable_token
 from accounts.protocol.times import lifetime, numeric_date
 from accounts.sessions import records
 from accounts.sessions.store import SessionStore
@@ -151,11 +152,13 @@ class TokenRecord:
             raise TokenRecordUnreadable("The stored tokens have an unknown format.") from exc
         # Earlier versions kept whatever expiry a provider's answer implied (1e300, Infinity),
         # which no page can show: such an expiry is read as unknown.
-        return replace(
-            record,
-            access_token_expires_at=_stored_time(record.access_token_expires_at),
-            id_token_expires_at=_stored_time(record.id_token_expires_at),
-            refresh_token_expires_at=_stored_time(record.refresh_token_expires_at),
+        return _sendable_only(
+            replace(
+                record,
+                access_token_expires_at=_stored_time(record.access_token_expires_at),
+                id_token_expires_at=_stored_time(record.id_token_expires_at),
+                refresh_token_expires_at=_stored_time(record.refresh_token_expires_at),
+            )
         )
 
     def access_token_expired(self, *, now: float) -> bool:
@@ -250,6 +253,25 @@ def _jwt_expiry(token: str) -> float | None:
     except jwt.InvalidTokenError:
         return None
     return numeric_date(exp)
+
+
+def _sendable_only(record: TokenRecord) -> TokenRecord:
+    """``record`` without the access tokens no request can carry, which earlier versions kept
+    as a provider sent them: outside visible ASCII, neither an Authorization header nor a DPoP
+    proof (which hashes the token's ASCII) takes one, and every call with it failed. The main
+    one is read as expired when it came, so it is renewed before any use (or, with nothing to
+    renew it with, the user logs in again); one held for another API is forgotten, and
+    fetched again when asked for."""
+    audience_tokens = {
+        key: entry
+        for key, entry in record.audience_tokens.items()
+        if sendable_token("access_token", entry.get("access_token"))
+    }
+    usable = sendable_token("access_token", record.access_token)
+    if usable and len(audience_tokens) == len(record.audience_tokens):
+        return record
+    expires_at = record.access_token_expires_at if usable else record.obtained_at
+    return replace(record, access_token_expires_at=expires_at, audience_tokens=audience_tokens)
 
 
 def _stored_time(value: float | None) -> float | None:
