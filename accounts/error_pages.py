@@ -30,6 +30,7 @@ from accounts.exceptions import (
     LoginFailed,
     LoginRequired,
     PasswordLoginLocked,
+    ProviderBusy,
     ProviderUnavailable,
     SessionStoreUnavailable,
     StepUpRequired,
@@ -84,7 +85,7 @@ def error_response(request: HttpRequest, error: AccountsError) -> HttpResponse:
             {"title": error.title, "message": error.message, "status": error.status},
         )
         response = HttpResponse(page, status=error.status)
-    if isinstance(error, PasswordLoginLocked) and error.retry_after:
+    if isinstance(error, PasswordLoginLocked | ProviderBusy) and error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     elif error.status == 503:
         response["Retry-After"] = "5"

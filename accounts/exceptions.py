@@ -47,6 +47,19 @@ class ProviderUnavailable(AccountsError):
     title = "The identity provider is unavailable"
 
 
+class ProviderBusy(ProviderUnavailable):
+    """The provider asked to be tried later (429 or 503): 503, with its ``Retry-After`` when it
+    gave a sane one (``retry_after`` seconds)."""
+
+    status = 503
+    code = "provider_busy"
+    title = "The identity provider is busy"
+
+    def __init__(self, message: str = "", *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ProviderTimedOut(ProviderUnavailable):
     """The provider took the request but sent no answer in time: it may still act on it."""
 

@@ -6,7 +6,7 @@ page. No token ever leaves the server through these views.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.api import display_name
+from accounts.protocol.times import utc_datetime
 from accounts.sessions import lifetimes
 from accounts.sessions.activity import load_activity
 from accounts.sessions.lifetimes import session_policy
@@ -31,9 +32,8 @@ LOGIN = reverse_lazy("accounts:login")
 
 
 def _iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat().replace("+00:00", "Z")
+    at = utc_datetime(timestamp)
+    return None if at is None else at.isoformat().replace("+00:00", "Z")
 
 
 def current_record(request: HttpRequest) -> TokenRecord | None:
@@ -74,7 +74,9 @@ def _deadlines(request: HttpRequest) -> lifetimes.Deadlines | None:
 
 
 def _datetime(timestamp: float | None) -> datetime | None:
-    return None if timestamp is None else datetime.fromtimestamp(timestamp, tz=UTC)
+    # A time no date can show (kept by an earlier version from a provider's odd answer) is
+    # shown as unknown rather than failing the page.
+    return utc_datetime(timestamp)
 
 
 def _shown(value: Any) -> str:

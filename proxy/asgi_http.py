@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from accounts.api import AccountsError, EdgeError, watch_session_end
+from accounts.api import AccountsError, AuthenticationRequirement, EdgeError, watch_session_end
 from proxy.asgi_scope import ScopeRequest, SiteHeaders, asgi_headers, upstream_token
 from proxy.async_bodies import AsyncRequestBody
 from proxy.async_forwarding import aread_some, aread_whole, aretry_for, asend
@@ -103,11 +103,18 @@ async def _forward(
         forwarded_host=host,
         forwarded_proto=request.scheme or "http",
     )
+
+    async def check_login(required: AuthenticationRequirement) -> None:
+        # The token getter's own check: a login short of ``required`` steps up.
+        await upstream_token(edge, upstream, cookies, force=False, requirement=required)
+
     response = await _send(upstream, method, target, outgoing, body)
-    while retry := await aretry_for(request, response, upstream, attempt, body.replayable):
+    while retry := await aretry_for(response, upstream, attempt, body.replayable, check_login):
         if retry.renew_token:
             logger.info("%s answered 401; renewing the access token once", upstream.name)
-            token = await upstream_token(edge, upstream, cookies, force=True)
+            token = await upstream_token(
+                edge, upstream, cookies, force=True, requirement=retry.requirement
+            )
         else:
             logger.info("%s asked for a new DPoP nonce; sending once more", upstream.name)
         attempt = attempt.after(retry, token)

@@ -12,7 +12,12 @@ from typing import Any, NamedTuple
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest
 
-from accounts.api import AccessCredential, EdgeRequest, aget_edge_token
+from accounts.api import (
+    AccessCredential,
+    AuthenticationRequirement,
+    EdgeRequest,
+    aget_edge_token,
+)
 from proxy.exceptions import InvalidHost
 from proxy.paths import raw_request_path
 from proxy.steps import forwarded_target, route_prefix, wants_token
@@ -92,19 +97,26 @@ def joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 
 async def upstream_token(
-    edge: EdgeRequest, upstream: Upstream, cookies: list[str], *, force: bool
+    edge: EdgeRequest,
+    upstream: Upstream,
+    cookies: list[str],
+    *,
+    force: bool,
+    requirement: AuthenticationRequirement | None = None,
 ) -> AccessCredential | None:
-    """The token the call carries, with its type (None: it goes without one); the session's
-    ``Set-Cookie`` values are added to ``cookies``."""
+    """The token the call carries, with its type (None: it goes without one), from a login
+    that meets ``requirement`` (an upstream's step-up challenge; nobody logged in then needs a
+    login too) or else the upstream's own; the session's ``Set-Cookie`` values are added to
+    ``cookies``."""
     if not wants_token(upstream, authenticated=True):
         return None
     got = await aget_edge_token(
         edge,
         audience=upstream.audience,
         scope=upstream.scope,
-        optional=upstream.auth == "optional",
+        optional=upstream.auth == "optional" and requirement is None,
         force=force,
-        requirement=upstream.requirement,
+        requirement=upstream.requirement if requirement is None else requirement,
     )
     cookies.extend(got.set_cookies)
     return got.credential

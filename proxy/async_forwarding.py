@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
-from django.http import HttpRequest
 from yarl import URL
 
+from accounts.api import AuthenticationRequirement
 from proxy.conf import proxy_settings
 from proxy.exceptions import UpstreamTimeout, UpstreamUnavailable
 from proxy.forwarding import IDEMPOTENT_METHODS
@@ -141,11 +141,11 @@ async def adiscard(response: aiohttp.ClientResponse, *, keep_up_to: int) -> None
 
 
 async def aretry_for(
-    request: HttpRequest,
     response: aiohttp.ClientResponse,
     upstream: Upstream,
     attempt: Attempt,
     replayable: bool,
+    check_login: Callable[[AuthenticationRequirement], Awaitable[object]],
 ) -> Retry | None:
     """``proxy.forwarding.retry_for`` for an aiohttp answer."""
     verdict = judge_answer(
@@ -158,4 +158,6 @@ async def aretry_for(
     )
     if not verdict.passes_on:
         await adiscard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-    return verdict.retry_or_raise(request)
+    if verdict.step_up is not None:
+        await check_login(verdict.step_up)  # a login short of it steps up rather than be refused
+    return verdict.retry_or_raise()

@@ -136,6 +136,16 @@ class UpstreamRefusedProof(ProxyError):
     title = "The upstream refused this site's DPoP proof"
 
 
+class UpstreamStepUpUnmet(ProxyError):
+    """An upstream's step-up challenge (RFC 9470) that the session's login already meets,
+    repeated after the token was renewed for it (or the call could not be sent again). Sending
+    the user to log in again would bring back the same login and the same challenge."""
+
+    status = 403
+    code = "upstream_step_up_unmet"
+    title = "The API asks for a login level this session already has"
+
+
 class UpstreamNeedsBoundToken(ProxyError):
     """An upstream with ``"dpop": true`` takes DPoP-bound tokens only, and the session's token is
     a bearer token (``OIDC_USE_DPOP`` off, or a provider that did not bind it). The call is not

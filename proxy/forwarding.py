@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import urllib3
-from django.http import HttpRequest
 from urllib3.connectionpool import connection_from_url
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -26,6 +25,7 @@ from urllib3.exceptions import (
     ReadTimeoutError,
 )
 
+from accounts.api import AuthenticationRequirement
 from proxy.conf import proxy_settings
 from proxy.exceptions import UpstreamTimeout, UpstreamUnavailable
 from proxy.retries import Attempt, Retry, judge_answer
@@ -129,14 +129,15 @@ def discard(response: urllib3.BaseHTTPResponse, *, keep_up_to: int) -> None:
 
 
 def retry_for(
-    request: HttpRequest,
     response: urllib3.BaseHTTPResponse,
     upstream: Upstream,
     attempt: Attempt,
     replayable: bool,
+    check_login: Callable[[AuthenticationRequirement], object],
 ) -> Retry | None:
     """The retry this answer earns, or None: it goes to the browser; raises what the browser
-    gets instead (``proxy.retries.judge_answer``). An answer not passed on is given back."""
+    gets instead (``proxy.retries.judge_answer``), after ``check_login`` for a verdict that
+    needs the login weighed first. An answer not passed on is given back."""
     verdict = judge_answer(
         upstream,
         response.status,
@@ -147,7 +148,9 @@ def retry_for(
     )
     if not verdict.passes_on:
         discard(response, keep_up_to=proxy_settings.PROXY_CHUNK_SIZE)
-    return verdict.retry_or_raise(request)
+    if verdict.step_up is not None:
+        check_login(verdict.step_up)  # a login short of it steps up rather than be refused
+    return verdict.retry_or_raise()
 
 
 def read_whole(response: urllib3.BaseHTTPResponse, *, upstream: str) -> bytes:

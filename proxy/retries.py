@@ -11,11 +11,14 @@ and the WebSocket handshake in ``proxy.websockets``), and the credentials each a
   sent, the upstream is looping: **502** ``upstream_dpop_nonce_loop``, never its raw 401, which a
   page's script would take for a logout. A 401 ``invalid_dpop_proof`` refused this site's proof:
   **502** ``upstream_refused_dpop_proof``.
-- A 401 whose challenge asks for a stronger or more recent login (RFC 9470, ``proxy.step_up``),
-  once no retry is due: the proxy's own 401 ``step_up_required``.
+- An RFC 9470 step-up challenge (``proxy.step_up``), once no other retry is due (a renewed
+  token may be enough): the token is renewed for what it asks, which steps the user up instead
+  (the proxy's own 401 ``step_up_required``) when the session's login falls short, and the call
+  is sent once more. Challenged again, or when the call cannot be sent again and the login
+  already meets it: **403** ``upstream_step_up_unmet``.
 
 Each kind of retry happens at most once, and only when the body can be sent again, so a call
-goes out three times at most. The latest nonce of each upstream that takes DPoP-bound tokens
+goes out four times at most. The latest nonce of each upstream that takes DPoP-bound tokens
 (from any answer to one) is remembered per process and origin, so the next call carries it and
 costs no challenge.
 """
@@ -25,14 +28,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from django.http import HttpRequest
-
 from accounts.api import (
     AccessCredential,
     AuthenticationRequirement,
     LatestNonces,
     nonce_to_retry_with,
-    step_up_required,
     usable_nonce,
 )
 from proxy.challenges import challenge_errors
@@ -43,8 +43,7 @@ from proxy.exceptions import (
     UpstreamNonceUnmet,
     UpstreamRefusedProof,
 )
-from proxy.step_up import MESSAGE as STEP_UP_MESSAGE
-from proxy.step_up import step_up_challenge
+from proxy.step_up import challenged_requirement, unmet
 from proxy.upstreams import Upstream
 
 NONCE_CHALLENGE = "use_dpop_nonce"
@@ -61,6 +60,7 @@ class Attempt:
     nonce: str | None = None  # the DPoP nonce its proof carried
     renewed: bool = False
     nonce_retried: bool = False
+    stepped_up: bool = False  # sent again after a step-up challenge
 
     @property
     def dpop(self) -> bool:
@@ -69,7 +69,10 @@ class Attempt:
 
     def after(self, retry: Retry, token: AccessCredential | None) -> Attempt:
         if retry.renew_token:
-            return replace(self, token=token, nonce=retry.nonce, renewed=True)
+            stepped_up = self.stepped_up or retry.requirement is not None
+            return replace(
+                self, token=token, nonce=retry.nonce, renewed=True, stepped_up=stepped_up
+            )
         return replace(self, nonce=retry.nonce, nonce_retried=True)
 
     def headers(self, upstream: Upstream, method: str, target: str) -> dict[str, str]:
@@ -82,13 +85,19 @@ class Attempt:
 class Retry:
     renew_token: bool  # False: the same token, signed again with ``nonce``
     nonce: str | None
+    # A step-up challenge's: the renewed token must come from a login that meets it.
+    requirement: AuthenticationRequirement | None = None
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What an answer leads to: a ``retry``, the proxy's own error instead of it (``refusal``,
-    or a ``step_up`` the login needs), or, with all three None, the answer goes to the browser.
-    Only then is it read; otherwise its connection is given back unread."""
+    """What an answer leads to: a ``retry``, the proxy's own error instead of it (``refusal``),
+    or, with all three None, the answer goes to the browser. Only then is it read; otherwise its
+    connection is given back unread.
+
+    ``step_up`` comes with a refusal that stands only for a login that meets it: the shell first
+    checks the session's login against it (``check_login``, the token getter's own check), which
+    raises ``StepUpRequired`` (or ``LoginRequired``) for a login that falls short."""
 
     retry: Retry | None = None
     refusal: ProxyError | None = None
@@ -98,12 +107,10 @@ class Verdict:
     def passes_on(self) -> bool:
         return self.retry is None and self.refusal is None and self.step_up is None
 
-    def retry_or_raise(self, request: HttpRequest) -> Retry | None:
-        """The retry, None to pass the answer on; the refusal or ``StepUpRequired`` raised."""
+    def retry_or_raise(self) -> Retry | None:
+        """The retry, None to pass the answer on; the refusal raised."""
         if self.refusal is not None:
             raise self.refusal
-        if self.step_up is not None:
-            raise step_up_required(request, self.step_up, STEP_UP_MESSAGE)
         return self.retry
 
 
@@ -134,8 +141,31 @@ def judge_answer(
         verdict = _after_refused_token(upstream, errors, nonce_header, attempt, replayable)
     if not verdict.passes_on:
         return verdict
-    # A step-up is asked for only once no retry is due: a renewed token may be enough.
-    return Verdict(step_up=step_up_challenge(401, challenges))
+    # A step-up is weighed only once no other retry is due: a renewed token may be enough.
+    required = challenged_requirement(upstream, 401, challenges)
+    if required is None:
+        return verdict
+    return _after_step_up_challenge(upstream, required, nonce_header, attempt, replayable)
+
+
+def _after_step_up_challenge(
+    upstream: Upstream,
+    required: AuthenticationRequirement,
+    nonce: str | None,
+    attempt: Attempt,
+    replayable: bool,
+) -> Verdict:
+    if attempt.stepped_up:
+        # The token was renewed for a challenge, from a login the getter found meets it, and
+        # the upstream still asks: logging in again would bring back the same.
+        return Verdict(refusal=unmet(upstream))
+    if not replayable:
+        # Nothing to send again: a login short of it steps up, one that meets it can do no more.
+        return Verdict(refusal=unmet(upstream), step_up=required)
+    # Also without a token (an optional upstream, nobody logged in): the getter asks for a
+    # login that meets it, and steps up one that falls short.
+    nonce = usable_nonce(nonce) or attempt.nonce
+    return Verdict(retry=Retry(renew_token=True, nonce=nonce, requirement=required))
 
 
 def _after_refused_token(

@@ -9,6 +9,7 @@ provider) and the upstream touched.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import urllib3
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -18,6 +19,7 @@ from django.views.decorators.csrf import csrf_exempt
 from accounts.api import (
     AccessCredential,
     AccountsError,
+    AuthenticationRequirement,
     check_authentication,
     get_access_credential,
 )
@@ -88,11 +90,12 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
         forwarded_host=request.get_host(),
         forwarded_proto=request.scheme or "http",
     )
+    check_login = partial(check_authentication, request)  # the token getter's own check
     response = _send(upstream, method, target, headers, body)
-    while retry := retry_for(request, response, upstream, attempt, body.replayable):
+    while retry := retry_for(response, upstream, attempt, body.replayable, check_login):
         if retry.renew_token:
             logger.info("%s answered 401; renewing the access token once", upstream.name)
-            token = _token(request, upstream, force=True)
+            token = _token(request, upstream, force=True, requirement=retry.requirement)
         else:
             logger.info("%s asked for a new DPoP nonce; sending once more", upstream.name)
         attempt = attempt.after(retry, token)
@@ -101,7 +104,18 @@ def _forward(request: HttpRequest, upstream: Upstream, decoded_path: str) -> Htt
     return _browser_response(request, response, upstream, target=target, proxy_base=prefix)
 
 
-def _token(request: HttpRequest, upstream: Upstream, *, force: bool) -> AccessCredential | None:
+def _token(
+    request: HttpRequest,
+    upstream: Upstream,
+    *,
+    force: bool,
+    requirement: AuthenticationRequirement | None = None,
+) -> AccessCredential | None:
+    """The token for ``upstream``, with its type, from a login that meets its requirement and
+    ``requirement`` (an upstream's step-up challenge): ``StepUpRequired`` (or ``LoginRequired``)
+    otherwise."""
+    if requirement is not None:
+        check_authentication(request, requirement)
     if not wants_token(upstream, authenticated=request.user.is_authenticated):
         return None
     if upstream.requirement:

@@ -95,9 +95,11 @@ async def proxy_websocket(
                     ws = await _connect(upstream, target, outgoing, protocols)
                     break
                 except aiohttp.WSServerHandshakeError as refused:
-                    retry = _retry(request, upstream, refused, attempt)
+                    retry = _retry(upstream, refused, attempt)
                 if retry.renew_token:
-                    token = await upstream_token(edge, upstream, cookies, force=True)
+                    token = await upstream_token(
+                        edge, upstream, cookies, force=True, requirement=retry.requirement
+                    )
                 else:
                     logger.info("%s asked for a new DPoP nonce; shaking hands again", name)
                 attempt = attempt.after(retry, token)
@@ -119,14 +121,11 @@ async def proxy_websocket(
         await _refuse(scope, send, status, extra, cookies, site_headers(request), body)
 
 
-def _retry(
-    request: ScopeRequest,
-    upstream: Upstream,
-    refused: aiohttp.WSServerHandshakeError,
-    attempt: Attempt,
-) -> Retry:
+def _retry(upstream: Upstream, refused: aiohttp.WSServerHandshakeError, attempt: Attempt) -> Retry:
     """The retry a refused handshake earns (``proxy.retries.judge_answer``); raises the proxy's
-    error instead, or ``UpstreamRefused`` (502) for any other refusal."""
+    error instead, or ``UpstreamRefused`` (502) for any other refusal. A handshake can always
+    be sent again, so a step-up challenge earns a renewal (which steps up a login short of it),
+    never a verdict that weighs the login first."""
     headers = refused.headers
     verdict = judge_answer(
         upstream,
@@ -136,7 +135,7 @@ def _retry(
         attempt=attempt,
         replayable=True,
     )
-    retry = verdict.retry_or_raise(request)
+    retry = verdict.retry_or_raise()
     if retry is None:
         raise UpstreamRefused(
             f"{upstream.name} answered the WebSocket handshake with {refused.status}."

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.apps import AppConfig
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 
 from accounts.conf import accounts_settings
 from accounts.oidc.client_auth import CLIENT_AUTH_METHODS
@@ -106,13 +106,44 @@ def check_dpop(
                 id="accounts.E026",
             )
         ]
-    return _unusable_keys(
+    unusable = _unusable_keys(
         "OIDC_DPOP_KEYS",
         pem,
         "OIDC_DPOP_ALGORITHM",
         accounts_settings.OIDC_DPOP_ALGORITHM,
         "accounts.E027",
     )
+    return unusable or _shared_keys(pem)
+
+
+def _shared_keys(dpop_pem: str) -> list[CheckMessage]:
+    """One key for both jobs: the proxy signs a DPoP proof on every call, naming a URL the
+    caller picks, so the key that proves the site's identity to the provider would sign on
+    anyone's demand; the tokens would be bound to that identity key; and the two could not be
+    rotated apart. One key, one purpose."""
+    client_pem = accounts_settings.OIDC_CLIENT_SIGNING_KEYS
+    if not dpop_pem.strip() or not client_pem.strip():
+        return []
+    try:
+        dpop = load_signing_keys(dpop_pem, accounts_settings.OIDC_DPOP_ALGORITHM)
+        client = load_signing_keys(client_pem, accounts_settings.OIDC_CLIENT_SIGNING_ALGORITHM)
+    except KeyUnusable:
+        return []  # E025 or E027 says why
+    # RFC 7638 thumbprints depend on the key alone: the same key under RS256 and PS256 matches.
+    client_kids = {key.kid for key in client}
+    shared = [position for position, key in enumerate(dpop, 1) if key.kid in client_kids]
+    if not shared:
+        return []
+    return [
+        Warning(
+            f"OIDC_DPOP_KEYS shares its key number {', '.join(map(str, shared))} with "
+            "OIDC_CLIENT_SIGNING_KEYS.",
+            hint="Give DPoP a key of its own: the proxy signs a proof with it on every call, "
+            "for URLs callers choose, which the key that authenticates the site to the "
+            "provider should never do; and the two could not be rotated apart.",
+            id="accounts.W023",
+        )
+    ]
 
 
 def _unusable_keys(

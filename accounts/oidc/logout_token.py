@@ -18,6 +18,7 @@ from accounts.conf import accounts_settings
 from accounts.exceptions import InvalidIDToken, InvalidLogoutToken
 from accounts.oidc.discovery import ProviderMetadata
 from accounts.oidc.id_token import verify_provider_jwt
+from accounts.protocol.times import LATEST, numeric_date
 
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
 
@@ -46,7 +47,8 @@ def validate_logout_token(token: str, metadata: ProviderMetadata) -> dict[str, A
         raise InvalidLogoutToken("The logout token carries a nonce; it is refused.")
     if not _nonempty(claims.get("jti")):
         raise InvalidLogoutToken("The logout token's 'jti' is empty.")
-    _refuse_replay(str(claims["jti"]), float(claims["exp"]))
+    # An exp past any date (PyJWT takes 10**400) is remembered for the longest time: a week.
+    _refuse_replay(str(claims["jti"]), numeric_date(claims["exp"]) or LATEST)
     return claims
 
 

@@ -14,14 +14,16 @@ import logging
 from urllib.parse import urlencode
 
 from accounts.conf import accounts_settings
-from accounts.exceptions import LoginFailed, ProviderUnavailable
+from accounts.exceptions import LoginFailed, ProviderBusy, ProviderUnavailable
 from accounts.oidc.client_auth import post_as_client
 from accounts.oidc.discovery import ProviderMetadata
 from accounts.oidc.dpop_client import authorization_binding
 from accounts.oidc.provider_http import json_object
 from accounts.protocol.pushed_authorization import (
     PushAnswerUnusable,
+    PushDeferred,
     PushRefused,
+    PushTooLarge,
     authorization_parameters,
     front_channel_url,
     push_decision,
@@ -35,7 +37,8 @@ def authorization_redirect(metadata: ProviderMetadata, authorization_url: str) -
     """Where to send the browser for ``authorization_url``: the URL itself, or the provider's
     authorization endpoint with a ``request_uri`` after pushing its parameters.
 
-    Raises ``LoginFailed`` when the provider refuses the push (an OAuth error: a 400 page) and
+    Raises ``LoginFailed`` when the provider refuses the push (an OAuth error: a 400 page),
+    ``ProviderBusy`` when it asks to be tried later (429, 503: a 503 page), and
     ``ProviderUnavailable`` when it fails to take it, or when PAR is required and it has none.
     """
     binding = authorization_binding()
@@ -70,12 +73,28 @@ def _push(endpoint: str, parameters: list[tuple[str, str]]) -> str:
     except ProviderUnavailable:
         body = None
     try:
-        return request_uri_from(response.status_code, body)
+        return request_uri_from(response.status_code, body, response.headers.get("Retry-After"))
+    except PushDeferred as exc:
+        logger.warning("pushed authorization request deferred: the provider %s", exc)
+        raise ProviderBusy(
+            "The identity provider is busy and cannot take the login request now; "
+            "try again in a moment.",
+            retry_after=exc.retry_after,
+        ) from exc
     except PushRefused as exc:
         # A protocol word (invalid_request, invalid_client...), safe to log and to show.
         logger.warning("pushed authorization request refused by the provider: %s", exc.error)
         raise LoginFailed(
             f"The identity provider refused the login request ({exc.error})."
+        ) from exc
+    except PushTooLarge as exc:
+        logger.error(
+            "pushed authorization request refused as too large (413): shorten what the login "
+            "sends (OIDC_EXTRA_AUTH_PARAMS, OIDC_EXTRA_AUDIENCES, scopes)"
+        )
+        raise ProviderUnavailable(
+            "The identity provider could not take this site's login request (too large). "
+            "Trying again will not help: the site's operators must fix it."
         ) from exc
     except PushAnswerUnusable as exc:
         logger.warning("pushed authorization request failed: the provider %s", exc)

@@ -8,6 +8,7 @@ each caller turns these exceptions into its own.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import requests
@@ -17,6 +18,24 @@ from accounts.metrics import UNBOUND_TOKENS
 from accounts.oidc.provider_http import json_object
 
 logger = logging.getLogger(__name__)
+
+# What each token may hold, so that it can go where it must. An access token goes in an
+# Authorization header (and a DPoP proof hashes its ASCII): visible ASCII, no space, which would
+# end the credentials (RFC 6749 A.12 allows VSCHAR, RFC 6750 section 2.1 narrows it further).
+# A refresh token goes in a form body: VSCHAR (RFC 6749 A.17). An ID token is a compact JWS:
+# base64url characters and dots. A provider that sends anything else is at fault, and a token that
+# cannot be sent is refused here, where it enters, rather than failing every call that uses it.
+_TOKEN_CHARACTERS = {
+    "access_token": re.compile(r"[\x21-\x7e]+"),
+    "refresh_token": re.compile(r"[\x20-\x7e]+"),
+    "id_token": re.compile(r"[A-Za-z0-9_\-.=]+"),
+}
+
+
+def sendable_token(name: str, value: object) -> bool:
+    """Whether ``value`` holds only what a token called ``name`` (``access_token``,
+    ``refresh_token``, ``id_token``) may hold to go where it must."""
+    return isinstance(value, str) and _TOKEN_CHARACTERS[name].fullmatch(value) is not None
 
 
 class TokenEndpointRefused(Exception):
@@ -32,7 +51,8 @@ class TokenEndpointRefused(Exception):
 
 
 class MalformedTokenAnswer(ProviderUnavailable):
-    """A success this site cannot use: a token missing, or a token type it did not ask for.
+    """A success this site cannot use: a token missing or holding characters it may not, or a
+    token type it did not ask for.
 
     A ``ProviderUnavailable``: the provider is at fault, and the user can only wait for it.
     """
@@ -64,6 +84,12 @@ def checked_token_answer(
     for name in required:
         if not isinstance(body.get(name), str) or not body[name]:
             raise MalformedTokenAnswer(f"The identity provider's answer lacks {name}.")
+    for name in _TOKEN_CHARACTERS:
+        value = body.get(name)
+        # A refresh token or an ID token a refresh leaves out is no token; one that is there
+        # must be one (an empty refresh token is read as none, as before).
+        if value is not None and value != "" and not sendable_token(name, value):
+            raise MalformedTokenAnswer(f"The identity provider's answer has an unusable {name}.")
     token_type = body.get("token_type", "" if token_type_required else "bearer")
     # RFC 6749 section 5.1: the type is case-insensitive ("Bearer", "bearer", "BEARER").
     kind = str(token_type).lower()

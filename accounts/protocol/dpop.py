@@ -10,10 +10,11 @@ Both also keep each server's latest nonce the same way (``LatestNonces``).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 from collections import OrderedDict
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from accounts.protocol.signing_keys import SigningKey, b64url
 
@@ -26,6 +27,10 @@ NONCE_HEADER = "DPoP-Nonce"
 NONCE_ERROR = "use_dpop_nonce"
 # What our published JWKs add to the key material; a proof's header carries the key alone.
 _KEY_LABELS = frozenset({"kid", "alg", "use"})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def proof(
@@ -68,13 +73,42 @@ def access_token_hash(access_token: str) -> str:
 
 
 def target_uri(url: str) -> str:
-    """``htu``: the request URI without query and fragment (RFC 9449 section 4.2).
+    """``htu``: the request URI without query and fragment (RFC 9449 section 4.2), in the form
+    a receiver compares (``comparable_uri``), so that one that compares strictly matches too."""
+    try:
+        return comparable_uri(url)
+    except ValueError:
+        # Not an absolute http(s) URL: nothing this site sends, but never a reason to fail.
+        parts = urlsplit(url)
+        return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", "", ""))
 
-    Scheme and host are lowercased, as RFC 3986 section 6.2.2.1 normalises them: a receiver
-    compares after the same normalisation (section 4.3, check 9).
-    """
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", "", ""))
+
+def comparable_uri(url: str) -> str:
+    """``url`` as ``htu`` is compared (RFC 9449 section 4.3, check 9; RFC 3986 section 6.2.2-3):
+    without query and fragment, scheme and host in lower case, no default port, an empty path as
+    ``/``, percent-escapes of unreserved characters decoded and the others upper-cased, and a
+    character outside ASCII escaped as its UTF-8 octets (an IRI's path as its URI's, RFC 3987
+    section 3.1). Raises ``ValueError`` for what is not an absolute http(s) URL."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        raise ValueError("not an absolute http(s) URL")
+    port = parts.port
+    host = f"[{host}]" if ":" in host else host
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
+    path = _NON_ASCII.sub(_utf8_escape, parts.path or "/")
+    path = _PERCENT.sub(_normal_escape, path)
+    return urlunsplit((scheme, netloc, path, "", ""))
+
+
+def _utf8_escape(match: re.Match[str]) -> str:
+    return quote(match.group(), safe="")  # a lone surrogate raises UnicodeEncodeError here
+
+
+def _normal_escape(match: re.Match[str]) -> str:
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
 
 
 def nonce_to_retry_with(

@@ -21,12 +21,12 @@ import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import jwt
 
-from accounts.protocol.dpop import PROOF_TYPE, access_token_hash
+from accounts.protocol.dpop import PROOF_TYPE, access_token_hash, comparable_uri
 from accounts.protocol.signing_keys import SUPPORTED_ALGORITHMS, KeyUnusable, jwk_thumbprint
+from accounts.protocol.times import numeric_date
 
 # What this site signs with is what its resource-server helper accepts, unless told otherwise.
 DEFAULT_ALGORITHMS = SUPPORTED_ALGORITHMS
@@ -50,9 +50,8 @@ _RSA_MINIMUM_BYTES = 256  # 2048 bits
 # A proof is a few hundred bytes (an RSA-4096 key about 1.5 KB): anything far larger is not one.
 MAX_PROOF_LENGTH = 8192
 MAX_JTI_LENGTH = 256
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
-_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+# RFC 9449 section 8.1: nonce = 1*NQCHAR (%x21 / %x23-5B / %x5D-7E); a server's own is short.
+_NONCE = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,512}")
 
 
 class ProofRefused(ValueError):
@@ -138,19 +137,18 @@ def check_proof(
         raise ProofRefused("The DPoP proof was made for another URL (htu).")
     if nonce_accepted is not None:
         nonce = claims.get("nonce")
-        if not isinstance(nonce, str) or not nonce_accepted(nonce):
+        # Only a nonce of the RFC's characters reaches the server's check: a comparison of
+        # other strings (non-ASCII ones) raises, and no nonce a server hands out holds them.
+        if not isinstance(nonce, str) or not _NONCE.fullmatch(nonce) or not nonce_accepted(nonce):
             raise NonceRequired("The DPoP proof must carry this server's current nonce.")
-    iat = claims["iat"]
-    if isinstance(iat, bool) or not isinstance(iat, int | float) or not math.isfinite(iat):
+    iat = numeric_date(claims["iat"])  # None for 10**400, NaN, a string...
+    if iat is None:
         raise ProofRefused("The DPoP proof's iat is not a time.")
     if abs(now - iat) > iat_window:
         raise ProofRefused("The DPoP proof is too old, or made in the future (iat).")
-    if access_token is not None and (
-        not isinstance(claims["ath"], str)
-        or not hmac.compare_digest(claims["ath"], _token_hash(access_token))
-    ):
+    if access_token is not None and not _same_hash(claims["ath"], _token_hash(access_token)):
         raise ProofRefused("The DPoP proof was made for another access token (ath).")
-    return CheckedProof(thumbprint=jwk_thumbprint(jwk), jti=jti, iat=float(iat))
+    return CheckedProof(thumbprint=jwk_thumbprint(jwk), jti=jti, iat=iat)
 
 
 def bound_thumbprint(claims: Mapping[str, Any]) -> str | None:
@@ -165,7 +163,9 @@ def bound_thumbprint(claims: Mapping[str, Any]) -> str | None:
 def replay_key(proof: CheckedProof) -> str:
     """What a replay cache keeps for ``proof``: its ``jti`` per key, hashed, so the cache holds
     nothing a caller chose (length, characters) and one key's ``jti`` never blocks another's."""
-    return hashlib.sha256(f"{proof.thumbprint}.{proof.jti}".encode()).hexdigest()
+    # surrogatepass: a JSON string may hold a lone surrogate ("\\ud800"), which is still a jti.
+    key = f"{proof.thumbprint}.{proof.jti}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(key).hexdigest()
 
 
 def replay_seconds(proof: CheckedProof, *, now: float, iat_window: float) -> int:
@@ -173,21 +173,9 @@ def replay_seconds(proof: CheckedProof, *, now: float, iat_window: float) -> int
     return max(1, math.ceil(proof.iat + iat_window - now) + 1)
 
 
-def comparable_uri(url: str) -> str:
-    """``url`` as ``htu`` is compared (RFC 9449 section 4.3, check 9; RFC 3986 section 6.2.2-3):
-    without query and fragment, scheme and host in lower case, no default port, an empty path as
-    ``/``, percent-escapes of unreserved characters decoded and the others upper-cased. Raises
-    ``ValueError`` for what is not an absolute http(s) URL."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = parts.hostname
-    if scheme not in _DEFAULT_PORTS or not host:
-        raise ValueError("not an absolute http(s) URL")
-    port = parts.port
-    host = f"[{host}]" if ":" in host else host
-    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
-    path = _PERCENT.sub(_normal_escape, parts.path or "/")
-    return urlunsplit((scheme, netloc, path, "", ""))
+def _same_hash(claimed: Any, expected: str) -> bool:
+    # compare_digest takes ASCII strings only: anything else is no base64url hash anyway.
+    return isinstance(claimed, str) and claimed.isascii() and hmac.compare_digest(claimed, expected)
 
 
 def _same_uri(htu: Any, url: str) -> bool:
@@ -197,11 +185,6 @@ def _same_uri(htu: Any, url: str) -> bool:
         return comparable_uri(htu) == comparable_uri(url)
     except ValueError:
         return False
-
-
-def _normal_escape(match: re.Match[str]) -> str:
-    char = chr(int(match.group(1), 16))
-    return char if char in _UNRESERVED else f"%{match.group(1).upper()}"
 
 
 def _public_key(jwk: dict[str, Any], alg: str) -> Any:

@@ -16,11 +16,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from accounts.protocol.times import numeric_date
+
 # acr values are opaque strings, in practice URIs ("urn:...", "http://schemas.openid.net/...")
 # or short words ("gold", "c1"). They travel in URLs, JSON and pages: the characters of a URI
 # and nothing else (no space, quote, backslash, angle bracket or control character).
 _ACR_VALUE = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]{1,200}")
 MAX_ACR_VALUES = 10
+MAX_ACR_LENGTH = 200
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
 Shortfall = Literal[
@@ -87,7 +90,10 @@ class AuthenticationRequirement:
             age = int(max_age)
         else:
             raise InvalidRequirement("max_age must be a whole number of seconds >= 0")
-        return cls(acr_values=tuple(acr_values.split(" ")) if acr_values else (), max_age=age)
+        # Space-delimited (OIDC Core 3.1.2.1), and a second space adds no empty value: links and
+        # challenges written by hand have them. Only spaces: "a\nb" is one (refused) value.
+        values = tuple(value for value in (acr_values or "").split(" ") if value)
+        return cls(acr_values=values, max_age=age)
 
     def login_parameters(self) -> dict[str, str]:
         """The authorization request's parameters (and the login URL's) that ask for this."""
@@ -109,16 +115,20 @@ class Authentication:
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> Authentication:
+        """What ``claims`` say, where they say it in a usable form: an ``acr`` that is a short
+        printable string, an ``auth_time`` that is a NumericDate (``times.numeric_date``).
+        Anything else is as if the token had not said it: a requirement then falls short,
+        and nothing odd is kept or shown."""
         acr = claims.get("acr")
-        auth_time = claims.get("auth_time")
-        return cls(
-            acr=acr if isinstance(acr, str) and acr else None,
-            auth_time=(
-                float(auth_time)
-                if isinstance(auth_time, int | float) and not isinstance(auth_time, bool)
-                else None
-            ),
-        )
+        usable_acr = isinstance(acr, str) and 0 < len(acr) <= MAX_ACR_LENGTH and acr.isprintable()
+        return cls(acr=acr if usable_acr else None, auth_time=numeric_date(claims.get("auth_time")))
+
+    def believable(self, *, now: float, leeway: float) -> Authentication:
+        """This, without an ``auth_time`` still to come ``now``: a login "made" in the future
+        would stay recent for ever. What a session keeps of its login."""
+        if self.auth_time is not None and self.auth_time > now + leeway:
+            return Authentication(acr=self.acr)
+        return self
 
     def to_json(self) -> dict[str, Any]:
         return {"acr": self.acr, "auth_time": self.auth_time}

@@ -16,10 +16,12 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest
+from django.utils.encoding import escape_uri_path
 
 from accounts.protocol.dpop_verification import DEFAULT_ALGORITHMS
 from accounts.resource_server.dpop import DPoPPolicy
@@ -136,9 +138,27 @@ def validator_from_settings() -> AccessTokenValidator:
 def request_url(request: HttpRequest) -> str:
     """The URL ``request`` was made for, as a DPoP proof's ``htu`` must name it."""
     base = resource_server_settings.RESOURCE_SERVER_BASE_URL
+    path = wire_path(request)
     if base:
-        return base + request.path
-    return request.build_absolute_uri(request.path)
+        return base + path
+    return request.build_absolute_uri(path)
+
+
+def wire_path(request: HttpRequest) -> str:
+    """``request.path`` as the client wrote it, percent-escapes and all: a client's ``htu`` names
+    that, and the decoded path differs from it in every escaped character (a non-ASCII one, an
+    escaped slash). The server's own copy (gunicorn's ``RAW_URI``, uWSGI's ``REQUEST_URI``, an
+    ASGI scope's ``raw_path``) when it is the same path, else the decoded path escaped again,
+    as behind a proxy that mounts the API under another prefix."""
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    scope = getattr(request, "scope", None)
+    if not raw and isinstance(scope, dict) and isinstance(scope.get("raw_path"), bytes):
+        raw = scope["raw_path"].decode("latin-1")
+    if isinstance(raw, str) and raw:
+        raw = urlsplit(raw).path if not raw.startswith("/") else raw.split("?", 1)[0]
+        if unquote(raw) == request.path:
+            return raw
+    return escape_uri_path(request.path)
 
 
 def dpop_headers(request: HttpRequest) -> list[str]:

@@ -27,8 +27,12 @@ class HmacNonces:
         return self._nonce(self._window_of(time.time()))
 
     def accepts(self, nonce: str) -> bool:
+        # Bytes, not strings: compare_digest raises on a non-ASCII string, which a client chose.
+        given = nonce.encode("utf-8", "surrogatepass")
         window = self._window_of(time.time())
-        return any(hmac.compare_digest(nonce, self._nonce(w)) for w in (window, window - 1))
+        return any(
+            hmac.compare_digest(given, self._nonce(w).encode()) for w in (window, window - 1)
+        )
 
     def _window_of(self, now: float) -> int:
         return int(now // self._window)

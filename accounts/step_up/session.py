@@ -9,26 +9,33 @@ right after ``auth.login()`` gave the session a new key, so no request holds a s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.sessions.backends.base import SessionBase
 
+from accounts.conf import accounts_settings
 from accounts.protocol.step_up import Authentication
 
 SESSION_KEY = "accounts_authentication"
 
 
 def record_authentication(session: SessionBase, claims: Mapping[str, Any]) -> Authentication:
-    """Keep what the verified ID token of a login says of it, for the session's later checks."""
-    authentication = Authentication.from_claims(claims)
+    """Keep what the verified ID token of a login says of it, for the session's later checks:
+    only values in a usable form (``Authentication.from_claims``), never an ``auth_time`` still
+    to come (the callback refused such a login if it asked for a recent one)."""
+    authentication = Authentication.from_claims(claims).believable(
+        now=time.time(), leeway=accounts_settings.OIDC_CLOCK_SKEW
+    )
     session[SESSION_KEY] = authentication.to_json()
     return authentication
 
 
 def session_authentication(data: Mapping[str, Any] | SessionBase) -> Authentication:
     """The session's login level; unknown (both None) for a session that has none recorded (a
-    password login, or one that began before the level was kept)."""
+    password login, or one that began before the level was kept). Read with the same checks
+    as a new login's, so an odd value an earlier version kept counts as unknown."""
     stored = data.get(SESSION_KEY)
     if not isinstance(stored, dict):
         return Authentication()

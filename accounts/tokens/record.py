@@ -17,6 +17,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.conf import accounts_settings
 from accounts.exceptions import TokenRecordUnreadable
+from accounts.oidc.token_endpoint import sendable_token
+from accounts.protocol.times import lifetime, numeric_date
 from accounts.sessions import records
 from accounts.sessions.store import SessionStore
 from accounts.tokens.cipher import decrypt_record, encrypt_record
@@ -59,7 +61,7 @@ class TokenRecord:
             token_type=str(response.get("token_type", BEARER)),
             scope=str(response.get("scope", "")),
             access_token_expires_at=_access_token_expiry(response, now),
-            id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
+            id_token_expires_at=numeric_date(claims.get("exp")),
             # Non-standard but common (Keycloak, some Auth0 setups): the refresh token's lifetime.
             refresh_token_expires_at=_expires_at(response.get("refresh_expires_in"), now),
             claims=claims,
@@ -88,7 +90,7 @@ class TokenRecord:
             token_type=str(answer.get("token_type", BEARER)),
             scope=str(answer.get("scope", self.scope)),
             access_token_expires_at=_access_token_expiry(answer, now),
-            id_token_expires_at=float(claims["exp"]) if "exp" in claims else None,
+            id_token_expires_at=numeric_date(claims.get("exp")),
             refresh_token_expires_at=(
                 _expires_at(answer["refresh_expires_in"], now)
                 if "refresh_expires_in" in answer
@@ -151,9 +153,19 @@ class TokenRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TokenRecord:
         try:
-            return cls(**data)
+            record = cls(**data)
         except TypeError as exc:  # a record written by an incompatible version
             raise TokenRecordUnreadable("The stored tokens have an unknown format.") from exc
+        # Earlier versions kept whatever expiry a provider's answer implied (1e300, Infinity),
+        # which no page can show: such an expiry is read as unknown.
+        return _sendable_only(
+            replace(
+                record,
+                access_token_expires_at=_stored_time(record.access_token_expires_at),
+                id_token_expires_at=_stored_time(record.id_token_expires_at),
+                refresh_token_expires_at=_stored_time(record.refresh_token_expires_at),
+            )
+        )
 
     def access_token_expired(self, *, now: float) -> bool:
         """True when the access token has expired; False if its expiry is unknown."""
@@ -165,13 +177,10 @@ class TokenRecord:
         return renewal_due(self.access_token_expires_at, self.obtained_at, now=now, skew=skew)
 
     def audience_token(self, key: str, *, now: float, skew: float = 0) -> AccessCredential | None:
-        """The access token held for another API, with its own type, unless it is due for
-        renewal."""
+        """The access token held for another API, with its own type, unless it is due."""
         entry = self.audience_tokens.get(key)
-        if not entry:
-            return None
-        obtained_at = float(entry.get("obtained_at", 0.0))
-        if renewal_due(entry.get("expires_at"), obtained_at, now=now, skew=skew):
+        obtained_at = float(entry.get("obtained_at", 0.0)) if entry else 0.0
+        if not entry or renewal_due(entry.get("expires_at"), obtained_at, now=now, skew=skew):
             return None
         return self.audience_credential(key)
 
@@ -252,7 +261,30 @@ def _jwt_expiry(token: str) -> float | None:
         exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
     except jwt.InvalidTokenError:
         return None
-    return float(exp) if isinstance(exp, int | float) else None
+    return numeric_date(exp)
+
+
+def _sendable_only(record: TokenRecord) -> TokenRecord:
+    """``record`` without the access tokens no request can carry, which earlier versions kept
+    as a provider sent them: outside visible ASCII, neither an Authorization header nor a DPoP
+    proof (which hashes the token's ASCII) takes one, and every call with it failed. The main
+    one is read as expired when it came, so it is renewed before any use (or, with nothing to
+    renew it with, the user logs in again); one held for another API is forgotten, and
+    fetched again when asked for."""
+    audience_tokens = {
+        key: entry
+        for key, entry in record.audience_tokens.items()
+        if sendable_token("access_token", entry.get("access_token"))
+    }
+    usable = sendable_token("access_token", record.access_token)
+    if usable and len(audience_tokens) == len(record.audience_tokens):
+        return record
+    expires_at = record.access_token_expires_at if usable else record.obtained_at
+    return replace(record, access_token_expires_at=expires_at, audience_tokens=audience_tokens)
+
+
+def _stored_time(value: float | None) -> float | None:
+    return value if value is None else numeric_date(value)
 
 
 def _optional_str(value: Any) -> str | None:
@@ -260,8 +292,6 @@ def _optional_str(value: Any) -> str | None:
 
 
 def _expires_at(expires_in: Any, now: float) -> float | None:
-    try:
-        seconds = float(expires_in)
-    except (TypeError, ValueError):
-        return None
-    return now + seconds if seconds > 0 else None
+    # An odd lifetime (10**400, "1e400", NaN) is as good as none: the expiry is unknown.
+    seconds = lifetime(expires_in)
+    return None if seconds is None else now + seconds

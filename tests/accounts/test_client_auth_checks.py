@@ -1,5 +1,5 @@
-"""The checks of client authentication, PAR and DPoP settings (accounts.E022-E028): each fires on
-its misconfiguration, names the setting, and never shows the key."""
+"""The checks of client authentication, PAR and DPoP settings (accounts.E022-E028, W023): each
+fires on its misconfiguration, names the setting, and never shows the key."""
 
 import io
 
@@ -110,6 +110,44 @@ def test_e027_a_dpop_key_that_cannot_sign_with_its_algorithm(settings, keys, alg
 def test_dpop_with_a_usable_key_passes(settings):
     settings.OIDC_USE_DPOP = True
     settings.OIDC_DPOP_KEYS = ec_pem()
+    assert checks.check_dpop(None) == []
+
+
+@pytest.mark.parametrize(
+    ("dpop", "dpop_alg", "client", "client_alg", "position"),
+    [
+        (ec_pem(), "ES256", ec_pem(), "ES256", "1"),
+        # The thumbprint is the key's: the same RSA key under two algorithms is one key.
+        (rsa_pem(), "PS256", rsa_pem(), "RS256", "1"),
+        (ec_pem("other") + ec_pem(), "ES256", ec_pem() + rsa_pem(), "ES256", None),
+        (ec_pem("other") + ec_pem(), "ES256", ec_pem(), "ES256", "2"),
+    ],
+)
+def test_w023_dpop_and_client_authentication_share_a_key(
+    settings, dpop, dpop_alg, client, client_alg, position
+):
+    settings.OIDC_USE_DPOP = True
+    settings.OIDC_DPOP_KEYS, settings.OIDC_DPOP_ALGORITHM = dpop, dpop_alg
+    settings.OIDC_CLIENT_AUTH_METHOD = "private_key_jwt"
+    settings.OIDC_CLIENT_SIGNING_KEYS = client
+    settings.OIDC_CLIENT_SIGNING_ALGORITHM = client_alg
+    messages = checks.check_dpop(None)
+    if position is None:  # the client keys cannot sign ES256 (E025 says so), nothing to compare
+        assert messages == []
+        return
+    assert ids(messages) == {"accounts.W023"}
+    assert f"key number {position}" in messages[0].msg
+    assert "OIDC_CLIENT_SIGNING_KEYS" in messages[0].msg
+    for line in dpop.splitlines()[1:-1]:
+        assert line not in messages[0].msg + (messages[0].hint or "")
+
+
+def test_separate_dpop_and_client_keys_pass(settings):
+    settings.OIDC_USE_DPOP = True
+    settings.OIDC_DPOP_KEYS = ec_pem()
+    settings.OIDC_CLIENT_AUTH_METHOD = "private_key_jwt"
+    settings.OIDC_CLIENT_SIGNING_KEYS = ec_pem("client-ec")
+    settings.OIDC_CLIENT_SIGNING_ALGORITHM = "ES256"
     assert checks.check_dpop(None) == []
 
 

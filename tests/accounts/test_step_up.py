@@ -69,7 +69,7 @@ def test_the_login_asks_the_provider_for_the_level_and_keeps_it_with_its_state(
     ("params", "says"),
     [
         ({"acr_values": "<script>"}, "not a token"),
-        ({"acr_values": "a  b"}, "not a token"),
+        ({"acr_values": "a\tb"}, "not a token"),  # space-delimited: one value, with a tab
         ({"max_age": "-5"}, "max_age"),
         ({"max_age": "soon"}, "max_age"),
     ],

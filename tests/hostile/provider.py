@@ -176,7 +176,8 @@ class HostileProvider:
             self._codes: dict[str, dict[str, Any]] = {}
             self._refresh_tokens: dict[str, dict[str, Any]] = {}
             self.offer_par = False
-            self.par_answer: tuple[int, dict[str, Any] | bytes] | None = None
+            # (status, body) or (status, body, headers)
+            self.par_answer: tuple[Any, ...] | None = None
             self.stall_par = 0.0
             self.pushed: list[list[tuple[str, str]]] = []
             self._pushed_requests: dict[str, dict[str, str]] = {}
@@ -558,7 +559,8 @@ class HostileProvider:
         """RFC 9126: keep the parameters, hand back a reference to them."""
         self.pushed.append(pairs)
         if self.par_answer is not None:
-            return self.par_answer[0], {}, self.par_answer[1]
+            status, body, *headers = self.par_answer
+            return status, (headers[0] if headers else {}), body
         if not self._client_authenticated(headers, form, "/par"):
             return 401, {}, {"error": "invalid_client"}
         request_uri = f"urn:ietf:params:oauth:request_uri:{secrets.token_urlsafe(16)}"

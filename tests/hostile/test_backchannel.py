@@ -82,6 +82,14 @@ def test_backchannel_logout_does_not_require_typ_logout_jwt(browser, hostile, ty
 # --- signature and keys ------------------------------------------------------------------------
 
 
+def test_backchannel_logout_with_an_exp_past_any_date_is_taken_once(browser, hostile):
+    # PyJWT takes exp=10**400 as a time to come; remembering its jti was a 500.
+    token = hostile.logout_token(exp=10**400)
+    assert post(hostile, token).status_code == 200
+    assert session_info(browser) == {"authenticated": False}
+    assert post(hostile, token).status_code == 400
+
+
 def test_backchannel_refuses_a_bad_signature(browser, hostile):
     refused(hostile, browser, "signature does not verify", sign="tampered")
 

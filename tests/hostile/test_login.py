@@ -2,12 +2,15 @@
 of the catalogue, through the real ``/auth/login/`` and ``/auth/callback/`` views, discovery and
 the key cache, over real HTTP."""
 
+import dataclasses
 import time
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from accounts.sessions.store import SessionStore
+from accounts.tokens.record import store_tokens
 from tests.hostile.flows import (
     assert_logged_in,
     assert_login_refused,
@@ -339,3 +342,54 @@ def test_userinfo_is_never_called_so_its_sub_cannot_differ(client, hostile):
     assert client.get("/account/").status_code == 200
     assert_logged_in(client, "alice")
     assert hostile.hits["/userinfo"] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("access_token", "tök"), ("access_token", "two words"), ("refresh_token", "r\né")],
+)
+def test_login_refuses_a_token_that_cannot_be_sent(client, hostile, redis_client, name, value):
+    # A non-ASCII access token was a 500 on every call to a DPoP upstream (its proof hashes it).
+    hostile.next_token_response(**{name: value})
+    refused_login(client, redis_client, f"unusable {name}")
+
+
+ODD_LIFETIMES = [10**400, 1e300, "1e400", float("nan"), float("inf"), -300, True, [300]]
+
+
+def assert_pages_show(client):
+    """Every page that shows the session's times answers, whatever times it holds."""
+    assert_logged_in(client)
+    assert client.get("/account/").status_code == 200
+    assert client.get("/account/session/").status_code == 200
+
+
+@pytest.mark.parametrize("expires_in", ODD_LIFETIMES)
+def test_login_reads_an_odd_expires_in_as_none(client, hostile, expires_in):
+    # 10**400 was a 500 at the callback; 1e300 made /auth/session/ a 500 for the session's life.
+    hostile.next_token_response(expires_in=expires_in, refresh_expires_in=expires_in)
+    assert log_in(client).status_code == 302
+    assert_pages_show(client)
+    record = stored_tokens(client)
+    # Unknown from the answer, so read from the JWT access token's own exp.
+    assert record.access_token_expires_at == pytest.approx(time.time() + 300, abs=10)
+    assert record.refresh_token_expires_at is None
+
+
+@pytest.mark.parametrize("exp", [10**12, 10**400])
+def test_login_reads_an_id_token_expiry_past_any_calendar_as_unknown(client, hostile, exp):
+    hostile.next_id_token(exp=exp)
+    assert log_in(client).status_code == 302
+    assert_pages_show(client)
+    assert session_info(client)["expires"]["id_token"] is None
+
+
+@pytest.mark.parametrize("stored", [1e300, float("inf")])
+def test_odd_expiries_kept_by_an_earlier_version_are_shown_as_unknown(client, hostile, stored):
+    assert log_in(client).status_code == 302
+    session = SessionStore(client.cookies["sessionid"].value)
+    record = stored_tokens(client)
+    odd = {"access_token_expires_at": stored, "refresh_token_expires_at": stored}
+    store_tokens(session, dataclasses.replace(record, id_token_expires_at=stored, **odd))
+    assert_pages_show(client)
+    assert session_info(client)["expires"]["refresh_token"] is None

@@ -1,6 +1,6 @@
 """Pushed authorization requests (RFC 9126) against a provider that misbehaves: whatever it
 answers, the person trying to log in sees a page that says what went wrong, with a 4xx for a
-refusal and a 502 for a provider at fault, and is not logged in."""
+refusal, a 503 for a busy provider and a 502 for a provider at fault, and is not logged in."""
 
 from urllib.parse import parse_qs, urlsplit
 
@@ -63,7 +63,9 @@ def test_a_pushed_login_carries_every_parameter_by_the_back_channel(client, host
         ),
         ((401, {"error": "invalid_client"}), 400, "refused the login request (invalid_client)"),
         ((500, {"error": "server_error"}), 502, "could not take the login request"),
-        ((503, b"<html>down for maintenance</html>"), 502, "could not take the login request"),
+        ((502, b"<html>bad gateway</html>"), 502, "could not take the login request"),
+        # Too large: the parameters are the site's (its settings), nothing the user can change.
+        ((413, {"error": "invalid_request"}), 502, "(too large). Trying again will not help"),
         ((201, b"not json at all"), 502, "could not take the login request"),
         ((201, {"expires_in": 60}), 502, "could not take the login request"),
         ((201, {"request_uri": 7, "expires_in": 60}), 502, "could not take the login request"),
@@ -77,6 +79,30 @@ def test_a_failed_push_is_a_clear_page_and_no_login(
     hostile.par_answer = answer
     response = client.get("/auth/login/")
     assert_login_refused(response, says, client, redis_client, status=status)
+    assert hostile.hits["/authorize"] == 0
+
+
+@pytest.mark.parametrize(
+    ("answer", "retry_after"),
+    [
+        ((429, {"error": "slow_down"}, {"Retry-After": "30"}), "30"),
+        ((429, b"Too Many Requests"), "5"),
+        ((503, b"<html>down for maintenance</html>", {"Retry-After": "120"}), "120"),
+        # An HTTP date, or a wait no person should be told, is not passed on.
+        ((503, b"", {"Retry-After": "Wed, 21 Oct 2099 07:28:00 GMT"}), "5"),
+        ((429, {}, {"Retry-After": "9999999"}), "5"),
+        ((429, {}, {"Retry-After": "-1"}), "5"),
+    ],
+)
+def test_a_busy_provider_is_a_503_with_its_wait(client, hostile, redis_client, answer, retry_after):
+    # A rate limit at the push was a 400 page saying the provider refused the login.
+    hostile.offer_par = True
+    hostile.par_answer = answer
+    response = client.get("/auth/login/")
+    assert_login_refused(response, "is busy", client, redis_client, status=503)
+    assert response["Retry-After"] == retry_after
+    api = client.get("/auth/login/", HTTP_ACCEPT="application/json")
+    assert (api.status_code, api.json()["error"]) == (503, "provider_busy")
     assert hostile.hits["/authorize"] == 0
 
 

@@ -139,6 +139,33 @@ def test_refresh_accepts_an_answer_without_expires_in(logged_in, hostile):
     assert hostile.grants["refresh_token"] == 1  # not renewed again at once
 
 
+@pytest.mark.parametrize("expires_in", [10**400, 1e300, "1e400"])
+def test_refresh_reads_an_odd_expires_in_as_none(logged_in, hostile, expires_in):
+    # 10**400 was a 500 on whatever page the renewal ran for.
+    hostile.next_token_response(expires_in=expires_in)
+    assert logged_in.get("/account/").status_code == 200
+    assert logged_in.get("/auth/session/").json()["expires"]["access_token"] is not None
+    assert hostile.grants["refresh_token"] == 1
+
+
+@pytest.mark.parametrize(("name", "value"), [("access_token", "tök"), ("refresh_token", "é")])
+def test_refresh_refuses_a_token_that_cannot_be_sent_and_keeps_the_session(
+    logged_in, hostile, name, value
+):
+    # Without rotation: a provider that rotates has spent the old refresh token on an answer
+    # this site cannot use, and its reuse detection ends the session at the next refresh.
+    hostile.rotate_refresh_tokens = False
+    before = stored_tokens(logged_in)
+    hostile.next_token_response(**{name: value})
+    response = logged_in.get("/auth/session/", HTTP_ACCEPT="application/json")
+    # The provider's fault: a 503 for now, and nothing of the session is lost.
+    assert response.status_code == 503
+    assert response.json()["error"] == "token_unavailable"
+    assert stored_tokens(logged_in).refresh_token == before.refresh_token
+    assert_logged_in(logged_in)  # the provider behaves again: renewed, still logged in
+    assert stored_tokens(logged_in).access_token != before.access_token
+
+
 # --- a provider that acts on a refresh but answers too late -------------------------------------
 
 

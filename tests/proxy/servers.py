@@ -151,6 +151,8 @@ class EchoState:
     # The nonce ``/dpop-nonce`` wants in every DPoP proof (RFC 9449 §9).
     dpop_nonce: str = "nonce-1"
     nonces_given: int = 0
+    # The token ``/step-up-first`` challenges: the first it saw (a later one carries the level).
+    step_up_token: str | None = None
     # Set when an endless answer could not be written any more: the proxy let go of it.
     endless_closed: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -240,6 +242,12 @@ class _EchoHandler(socketserver.StreamRequestHandler):
         if path.endswith("/unauthorized"):
             challenges = parse_qs(parts.query).get("challenge", [])
             return self._send(401, {"error": "no"}, [("WWW-Authenticate", c) for c in challenges])
+        if path.endswith("/step-up-first"):
+            with state.lock:
+                state.step_up_token = state.step_up_token or arrival.token
+            if arrival.token == state.step_up_token:
+                asked = query.get("challenge", 'Bearer error="insufficient_user_authentication"')
+                return self._send(401, {"error": "no"}, [("WWW-Authenticate", asked)])
         if path.endswith("/untyped"):
             data = b"<script>alert(document.cookie)</script>"
             head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(data)}\r\n\r\n"
@@ -345,6 +353,7 @@ class EchoServer:
             self.state.reject_all = False
             self.state.dpop_nonce = "nonce-1"
             self.state.nonces_given = 0
+            self.state.step_up_token = None
             self.state.endless_closed.clear()
 
     @property

@@ -1,10 +1,17 @@
 """proxy.challenges: only an upstream 401 that says the token is bad is worth a renewal."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from proxy.challenges import Challenge, parse_challenges, token_rejected
+from proxy.challenges import (
+    MAX_CHALLENGE_LENGTH,
+    MAX_CHALLENGES,
+    Challenge,
+    parse_challenges,
+    token_rejected,
+)
 from tests.proxy.conftest import login
 
 
@@ -54,6 +61,44 @@ def test_challenges_are_read_with_their_parameters():
         Challenge("dpop", {"algs": "ES256"}),
         Challenge("basic", {"realm": "r"}),
     ]
+
+    # A challenge with nothing after its scheme, then another (RFC 9110 section 11.6.1).
+    assert parse_challenges(['Bearer, DPoP algs="ES256 PS256"']) == [
+        Challenge("bearer"),
+        Challenge("dpop", {"algs": "ES256 PS256"}),
+    ]
+    assert parse_challenges(["Negotiate YIIB==, Bearer error=invalid_token"]) == [
+        Challenge("negotiate"),
+        Challenge("bearer", {"error": "invalid_token"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Bearer" + " " * 8000 + "=",
+        "Bearer a" + " " * 8000 + "b",
+        "Bearer " + ",".join(f"a{i}=b" for i in range(1000)),
+        ", ".join(["Bearer"] * 1000),
+        'Bearer error="' + "\\a" * 4000 + '"',
+        "Bearer realm=x" + "," * 8000,
+        "Bearer a=b," + " \t" * 4000,
+        "Bearer " + "= " * 4000,
+    ],
+)
+def test_a_hostile_challenge_costs_time_in_proportion_to_its_length(value):
+    # What http.client lets an upstream send: up to 100 header lines. Reading them all must
+    # not hold a worker: a parser that backtracks took seconds on the first value alone.
+    started = time.perf_counter()
+    parse_challenges([value[:MAX_CHALLENGE_LENGTH]] * 100)
+    assert time.perf_counter() - started < 1
+
+
+def test_a_challenge_longer_than_any_real_one_is_ignored():
+    padded = 'Bearer error="invalid_token", realm="' + "x" * MAX_CHALLENGE_LENGTH + '"'
+    assert parse_challenges([padded]) == []
+    assert token_rejected([padded, 'Basic realm="x"']) is False
+    assert len(parse_challenges(["Basic, Negotiate"] * 100)) == MAX_CHALLENGES
 
 
 @pytest.mark.django_db(transaction=True)

@@ -222,6 +222,26 @@ def test_a_nonce_challenge_is_answered_once_and_the_nonce_kept(alice, echo, dpop
     assert echo.arrivals[2].dpop_claims["nonce"] == "nonce-1"
 
 
+def test_a_stored_token_no_proof_can_name_is_renewed_not_a_500(alice, echo, dpop_provider):
+    # Kept by an earlier version, which took whatever a provider sent: the proof hashes the
+    # token's ASCII, and every call to a DPoP upstream with it was a 500.
+    session = session_of(alice)
+    record = load_tokens(session)
+    assert record is not None
+    stored = dataclasses.replace(
+        record, access_token="tök", access_token_expires_at=time.time() + 300
+    )
+    store_tokens(session, stored)
+    dpop_provider.reset_stats()
+    response = alice.get("/api/proxy/dpop-echo/x", **CSRF)
+    assert response.status_code == 200
+    [arrival] = echo.arrivals
+    renewed = load_tokens(session_of(alice))
+    assert renewed is not None
+    assert arrival.token == renewed.access_token != "tök"
+    assert dpop_provider.stats()["refresh_grants"] == 1
+
+
 def test_a_nonce_loop_is_a_502_after_one_retry_and_no_logout(alice, echo, dpop_provider):
     dpop_provider.reset_stats()
     response = alice.get("/api/proxy/dpop-echo/dpop-nonce-loop", **CSRF)

@@ -39,6 +39,24 @@ STEP_UP = f'Bearer error="insufficient_user_authentication", acr_values="{TWO_FA
             ['Bearer error="insufficient_user_authentication", max_age=0'],
             AuthenticationRequirement(max_age=0),
         ),
+        # Neither acr_values nor max_age: not enough, but nothing named. A fresh login is the
+        # one thing that changes something (asking for nothing would bring back the same one).
+        (
+            401,
+            ['Bearer error="insufficient_user_authentication"'],
+            AuthenticationRequirement(max_age=0),
+        ),
+        (
+            401,
+            ['Bearer error="insufficient_user_authentication", acr_values="", max_age=""'],
+            AuthenticationRequirement(max_age=0),
+        ),
+        # Spaces in a row (hand-written): still two values, not a malformed challenge.
+        (
+            401,
+            ['Bearer error="insufficient_user_authentication", acr_values="a  b "'],
+            AuthenticationRequirement(("a", "b")),
+        ),
         # A DPoP-bound token is challenged with its own scheme, with the same errors.
         (401, ['DPoP error="insufficient_user_authentication", acr_values="x"'], ("x",)),
         (401, ['Basic realm="r"', STEP_UP], AuthenticationRequirement((TWO_FACTORS,))),
@@ -204,6 +222,94 @@ def test_an_upstreams_step_up_challenge_becomes_the_same_json(
     assert provider.stats()["refresh_grants"] == 0
 
 
+def meet(client, acr=TWO_FACTORS):
+    """The session's login has the level, as far as the session knows: the user stepped up, and
+    the provider left the level out of the access token."""
+    session = client.session
+    session["accounts_authentication"] = {**session["accounts_authentication"], "acr": acr}
+    session.save()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_a_session_with_the_level_renews_its_token_instead_of_logging_in_again(
+    proxy_settings, echo, provider, make_client
+):
+    client = login(make_client())
+    meet(client)
+    provider.reset_stats()
+    response = call(client, "/api/proxy/echo/step-up-first?" + _qs(STEP_UP))
+    # The renewed token carries the level, as far as this API knows: the call goes through.
+    assert response.status_code == 200
+    first, second = echo.arrivals
+    assert first.token != second.token
+    assert provider.stats()["refresh_grants"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_an_api_that_keeps_challenging_a_session_with_the_level_is_a_403_not_a_login_loop(
+    proxy_settings, echo, provider, make_client
+):
+    client = login(make_client())
+    meet(client)
+    provider.reset_stats()
+    response = call(client, "/api/proxy/echo/unauthorized?" + _qs(STEP_UP))
+    # Before: 401 step_up_required with a login_url, which brought back the same level and the
+    # same challenge, for ever.
+    assert response.status_code == 403
+    body = response.json()
+    assert body["error"] == "upstream_step_up_unmet"
+    assert "login_url" not in body
+    assert "logging in again would change nothing" in body["message"]
+    assert len(echo.arrivals) == 2  # sent once more, with a renewed token
+    assert provider.stats()["refresh_grants"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_an_empty_step_up_challenge_asks_for_a_fresh_login_once(proxy_settings, echo, make_client):
+    client = login(make_client())
+    session = client.session
+    session["accounts_authentication"]["auth_time"] -= 3600
+    session.save()
+    empty = _qs('Bearer error="insufficient_user_authentication"')
+    response = call(client, "/api/proxy/echo/unauthorized?" + empty)
+    assert response.status_code == 401
+    body = response.json()
+    assert (body["error"], body["acr_values"], body["max_age"]) == ("step_up_required", [], 0)
+    assert query(body["login_url"]) == {"next": "/bank/", "max_age": "0"}
+    assert len(echo.arrivals) == 1
+
+    assert step_up(client, body["login_url"]) == "/bank/"
+    # A login this fresh is all the challenge could ask for: asked again, it is not a loop.
+    again = call(client, "/api/proxy/echo/unauthorized?" + empty)
+    assert (again.status_code, again.json()["error"]) == (403, "upstream_step_up_unmet")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_a_step_up_challenge_to_a_streamed_body_steps_up_a_short_login_else_is_a_403(
+    proxy_settings, echo, provider, make_client
+):
+    body = b"x" * (100 * 1024)  # over the replay buffer: it streams and cannot be sent twice
+    path = "/api/proxy/echo/unauthorized?" + _qs(STEP_UP)
+    headers = {"HTTP_X_CSRF": "1", "HTTP_REFERER": PAGE, "HTTP_ACCEPT": "*/*"}
+    client = login(make_client())
+    provider.reset_stats()
+    short = client.post(path, body, content_type="text/plain", **headers)
+    assert (short.status_code, short.json()["error"]) == (401, "step_up_required")
+    assert query(short.json()["login_url"]) == {"next": "/bank/", "acr_values": TWO_FACTORS}
+
+    meet(client)
+    met = client.post(path, body, content_type="text/plain", **headers)
+    # The login has what the API asks for, and the call cannot go again with a renewed token:
+    # a login would bring back the same, so the proxy says so rather than loop.
+    assert (met.status_code, met.json()["error"]) == (403, "upstream_step_up_unmet")
+    assert [arrival.body for arrival in echo.arrivals] == [body, body]  # each sent once
+    assert provider.stats()["refresh_grants"] == 0
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
 def test_a_malformed_step_up_challenge_passes_as_the_upstreams_401(proxy_settings, make_client):
@@ -274,3 +380,23 @@ def test_an_upstreams_step_up_challenge_to_a_websocket_handshake(proxy_settings,
     assert body["error"] == "step_up_required"
     assert body["acr_values"] == [TWO_FACTORS]
     assert len(echo.arrivals) == 1  # not tried again with a renewed token
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_a_websocket_handshake_challenged_again_after_a_renewal_is_a_403(
+    proxy_settings, live_edge, echo
+):
+    from tests.proxy.test_websockets import refused, session_of
+
+    proxy_settings.PROXY_UPSTREAMS = {
+        **proxy_settings.PROXY_UPSTREAMS,
+        "echo-ws": {"url": echo.url, "websocket": True},
+    }
+    client = login(Client())
+    meet(client)
+    status, body = refused(
+        live_edge, "/api/proxy/echo-ws/unauthorized?" + _qs(STEP_UP), cookie=session_of(client)
+    )
+    assert (status, body["error"]) == (403, "upstream_step_up_unmet")
+    assert len(echo.arrivals) == 2

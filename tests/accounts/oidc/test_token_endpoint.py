@@ -100,6 +100,48 @@ def test_an_unusable_success_is_malformed(grant, body, message):
 
 
 @pytest.mark.parametrize("grant", [LOGIN, REFRESH])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        # An access token goes in an Authorization header, and a DPoP proof hashes its ASCII:
+        # a non-ASCII one was a 500 on every call to a DPoP upstream.
+        ("access_token", "tök"),
+        ("access_token", "two words"),
+        ("access_token", "line\nbreak"),
+        ("access_token", "tab\t"),
+        ("access_token", "\x00"),
+        # A refresh token goes in a form: any visible ASCII or space, nothing else.
+        ("refresh_token", "ré"),
+        ("refresh_token", "line\nbreak"),
+        ("refresh_token", 42),
+        ("refresh_token", ["r"]),
+        # An ID token is a compact JWS.
+        ("id_token", "eyJ.é.x"),
+        ("id_token", "a b.c.d"),
+        ("id_token", 42),
+    ],
+)
+def test_a_token_that_cannot_be_sent_is_malformed(grant, name, value):
+    with pytest.raises(MalformedTokenAnswer) as malformed:
+        checked_token_answer(answer(200, {**GOOD, name: value}), URL, **grant)
+    assert name in malformed.value.message  # "has an unusable", or "lacks" for a login's
+
+
+@pytest.mark.parametrize("grant", [LOGIN, REFRESH])
+def test_tokens_of_every_usable_character_pass(grant):
+    body = {
+        **GOOD,
+        "access_token": "AZaz09-._~+/=!#$%&'()*,:;<>?@[]^`{|}",
+        "refresh_token": "a refresh token with spaces ~",
+        "id_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln-_",
+    }
+    assert checked_token_answer(answer(200, body), URL, **grant) == body
+    # An empty or absent refresh token is none, as before.
+    assert checked_token_answer(answer(200, {**GOOD, "refresh_token": ""}), URL, **grant)
+    assert checked_token_answer(answer(200, {**GOOD, "refresh_token": None}), URL, **grant)
+
+
+@pytest.mark.parametrize("grant", [LOGIN, REFRESH])
 @pytest.mark.parametrize("token_type", ["DPoP", "dpop", "DPOP"])
 def test_a_dpop_token_is_usable_when_a_proof_was_sent(grant, token_type):
     body = {**GOOD, "token_type": token_type}

@@ -64,6 +64,15 @@ def test_target_uri_keeps_the_path_and_drops_query_and_fragment() -> None:
     assert target_uri("https://op.example") == "https://op.example/"
 
 
+def test_target_uri_is_in_the_normal_form_a_receiver_compares() -> None:
+    # RFC 3986 section 6.2.2: what a strict receiver compares, so it matches too.
+    assert (
+        target_uri("https://Op.Example:443/a%7e%2fb/caf\u00e9")
+        == "https://op.example/a~%2Fb/caf%C3%A9"
+    )
+    assert target_uri("http://op.example:8080/%41") == "http://op.example:8080/A"
+
+
 @pytest.mark.parametrize(
     ("status", "error", "header", "sent", "expected"),
     [

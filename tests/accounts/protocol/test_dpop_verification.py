@@ -1,6 +1,7 @@
 """accounts.protocol.dpop_verification: every check of RFC 9449 section 4.3, each with a proof
 that fails it, and the RFC's own examples."""
 
+import json
 import time
 import warnings
 from typing import Any
@@ -9,14 +10,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from accounts.protocol.dpop import access_token_hash, proof
+from accounts.protocol.dpop import access_token_hash, comparable_uri, proof
 from accounts.protocol.dpop_verification import (
     NonceRequired,
     ProofRefused,
     accepted_algorithms,
     bound_thumbprint,
     check_proof,
-    comparable_uri,
     replay_key,
     replay_seconds,
 )
@@ -332,6 +332,9 @@ def test_comparable_uri():
     assert comparable_uri("http://H:80") == "http://h/"
     assert comparable_uri("https://h/a%2fb%7e") == "https://h/a%2Fb~"
     assert comparable_uri("http://[::1]:8000/x?y") == "http://[::1]:8000/x"
+    assert comparable_uri("https://h/caf\u00e9") == comparable_uri("https://h/caf%c3%a9")
+    with pytest.raises(UnicodeEncodeError):
+        comparable_uri("https://h/\ud800")
     with pytest.raises(ValueError, match="http"):
         comparable_uri("ws://h/x")
 
@@ -407,3 +410,119 @@ def test_a_proof_made_now_verifies_now(key):
     dpop = proof(key, method="GET", url=URL, now=time.time(), access_token=TOKEN)
     checked = check_proof([dpop], method="GET", url=URL, access_token=TOKEN, now=time.time())
     assert jwk_thumbprint(jwt.get_unverified_header(dpop)["jwk"]) == checked.thumbprint
+
+
+# Any value in any member: a refusal, never another exception. -----------------------------------
+# A proof is checked before the token (a client needs no valid token to send one), so whatever
+# JSON a client puts in it must end as ProofRefused: the API's answer is then a clean 401.
+
+HOSTILE = [
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    10**400,
+    -(10**400),
+    1e308,
+    -1e308,
+    float("nan"),
+    float("inf"),
+    "",
+    "é",
+    "\ud800",
+    "\x00",
+    "NaN",
+    "x" * 3000,
+    [],
+    ["GET"],
+    {},
+    {"a": 1},
+]
+
+
+def signed(private, header, claims):
+    """A proof signed with ``private`` over exactly this header (any alg, typ or jwk member,
+    which PyJWT's own encoder would not write) and these claims."""
+    signing_input = ".".join(
+        jwt.utils.base64url_encode(json.dumps(part).encode()).decode() for part in (header, claims)
+    )
+    signature = jwt.algorithms.ECAlgorithm(jwt.algorithms.ECAlgorithm.SHA256).sign(
+        signing_input.encode(), private
+    )
+    return f"{signing_input}.{jwt.utils.base64url_encode(signature).decode()}"
+
+
+def outcome(dpop, **overrides):
+    try:
+        check(dpop, **overrides)
+    except ProofRefused:
+        return "refused"
+    except Exception as exc:  # what the property is about: anything else is a 500
+        return f"{type(exc).__name__}: {exc}"[:100]
+    return "accepted"
+
+
+def refusals(key, build, accepted=lambda value: False, **overrides):
+    """Each hostile value whose proof did not end as it should: refused (or, where ``accepted``
+    says the value is a legitimate one, accepted)."""
+    wrong = {}
+    for value in HOSTILE:
+        expected = "accepted" if accepted(value) else "refused"
+        got = outcome(signed(key.private_key, *build(value)), **overrides)
+        if got != expected:
+            wrong[repr(value)[:30]] = got
+    return wrong
+
+
+def es256_header(key, **members):
+    return {"typ": "dpop+jwt", "alg": "ES256", "jwk": public_jwk(key.private_key), **members}
+
+
+@pytest.mark.parametrize("claim", ["htm", "htu", "iat", "ath", "jti"])
+def test_any_value_of_a_claim_is_refused_cleanly(key, claim):
+    # A jti is any short string: a strange one is still unique, and is accepted.
+    def legitimate(value):
+        return claim == "jti" and isinstance(value, str) and 0 < len(value) <= 256
+
+    wrong = refusals(key, lambda v: (es256_header(key), claims_of(**{claim: v})), legitimate)
+    assert wrong == {}
+
+
+def test_any_value_of_the_nonce_is_refused_cleanly(key):
+    from accounts.resource_server.nonces import HmacNonces
+
+    accepts = HmacNonces(b"n" * 32).accepts
+    build = lambda v: (es256_header(key), claims_of(nonce=v))  # noqa: E731
+    assert refusals(key, build, nonce_accepted=accepts) == {}
+    assert refusals(key, build, nonce_accepted={"é", "\ud800"}.__contains__) == {}
+
+
+@pytest.mark.parametrize("member", ["typ", "alg", "jwk"])
+def test_any_value_of_a_header_member_is_refused_cleanly(key, member):
+    assert refusals(key, lambda v: (es256_header(key, **{member: v}), claims_of())) == {}
+
+
+@pytest.mark.parametrize("member", ["kty", "crv", "x", "y", "d"])
+def test_any_value_of_an_ec_jwk_member_is_refused_cleanly(key, member):
+    def build(value):
+        jwk = {**public_jwk(key.private_key), member: value}
+        return es256_header(key, jwk=jwk), claims_of()
+
+    assert refusals(key, build) == {}
+
+
+@pytest.mark.parametrize("member", ["n", "e"])
+def test_any_value_of_an_rsa_jwk_member_is_refused_cleanly(key, member):
+    rsa_jwk = public_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+    def build(value):
+        return es256_header(key, alg="RS256", jwk={**rsa_jwk, member: value}), claims_of()
+
+    assert refusals(key, build, algorithms=("RS256", "ES256")) == {}
+
+
+def test_a_strange_jti_is_remembered_like_any_other(key):
+    checked = check(signed(key.private_key, es256_header(key), claims_of(jti="\ud800é")))
+    assert len(replay_key(checked)) == 64

@@ -2,11 +2,13 @@ import pytest
 
 from accounts.protocol.pushed_authorization import (
     PushAnswerUnusable,
+    PushDeferred,
     PushRefused,
     authorization_parameters,
     front_channel_url,
     push_decision,
     request_uri_from,
+    retry_after_seconds,
 )
 
 PAR = "https://op.test/par"
@@ -74,7 +76,8 @@ def test_an_oauth_error_is_a_refusal_with_its_code():
     ("status", "body"),
     [
         (500, {"error": "server_error"}),
-        (503, None),
+        (502, None),
+        (413, {"error": "invalid_request"}),
         (201, None),  # not JSON
         (201, {"expires_in": 60}),
         (201, {"request_uri": ""}),
@@ -86,3 +89,19 @@ def test_an_oauth_error_is_a_refusal_with_its_code():
 def test_anything_else_is_unusable(status, body):
     with pytest.raises(PushAnswerUnusable):
         request_uri_from(status, body)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [("30", 30), (" 0 ", 0), ("86400", 86400), ("86401", None), ("1.5", None), (None, None)],
+)
+def test_a_provider_that_asks_to_be_tried_later_defers(status, header, seconds):
+    with pytest.raises(PushDeferred) as deferred:
+        request_uri_from(status, {"error": "slow_down"}, header)
+    assert deferred.value.retry_after == seconds
+
+
+def test_retry_after_takes_whole_seconds_only():
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") is None
+    assert retry_after_seconds("٣") is None  # a digit, but not an ASCII one

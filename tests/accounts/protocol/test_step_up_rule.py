@@ -62,6 +62,32 @@ def test_the_claims_a_login_is_judged_by():
 
 
 @pytest.mark.parametrize(
+    "auth_time",
+    [10**400, 1e300, float("nan"), float("inf"), -1, 0, True, "1700000000", [NOW], None],
+)
+def test_an_auth_time_that_is_no_usable_time_is_no_time(auth_time):
+    # 10**400 overflowed a float; 1e300 no date can show; NaN passed every max_age.
+    authentication = Authentication.from_claims({"acr": "gold", "auth_time": auth_time})
+    assert authentication == Authentication("gold")
+    missing = shortfall(FIVE_MINUTES, authentication, now=NOW, leeway=10)
+    assert missing == "auth_time_missing"
+
+
+@pytest.mark.parametrize("acr", ["x" * 201, "gold\n", "\x00", ["gold"], {"gold": 1}, 1])
+def test_an_acr_that_is_no_short_printable_string_is_no_acr(acr):
+    authentication = Authentication.from_claims({"acr": acr, "auth_time": NOW})
+    assert authentication == Authentication(None, NOW)
+    assert Authentication.from_claims({"acr": "x" * 200}).acr == "x" * 200
+
+
+def test_a_session_keeps_no_auth_time_still_to_come():
+    ahead = Authentication("gold", NOW + 3600)
+    assert ahead.believable(now=NOW, leeway=10) == Authentication("gold")
+    nearly = Authentication("gold", NOW + 10)
+    assert nearly.believable(now=NOW, leeway=10) == nearly
+
+
+@pytest.mark.parametrize(
     ("acr", "max_age", "expected"),
     [
         ("gold", None, AuthenticationRequirement(("gold",))),
@@ -104,6 +130,10 @@ def test_requirements_that_cannot_be_asked_for(acr, max_age, says):
         ("gold silver", "300", AuthenticationRequirement(("gold", "silver"), 300)),
         ("", "", AuthenticationRequirement()),
         (None, "0", AuthenticationRequirement(max_age=0)),
+        # Spaces in a row, before or after: still the values between them.
+        ("gold  silver", None, AuthenticationRequirement(("gold", "silver"))),
+        (" gold ", None, AuthenticationRequirement(("gold",))),
+        ("  ", "60", AuthenticationRequirement(max_age=60)),
     ],
 )
 def test_requirements_from_parameters(acr_values, max_age, expected):
@@ -113,9 +143,8 @@ def test_requirements_from_parameters(acr_values, max_age, expected):
 @pytest.mark.parametrize(
     ("acr_values", "max_age"),
     [
-        ("gold  silver", None),  # an empty value between two spaces
-        (" gold", None),
-        ("gold\nsilver", None),
+        ("gold\nsilver", None),  # space-delimited: one value, holding a newline
+        ("gold\tsilver", None),
         ("gold", "-1"),
         ("gold", "1e3"),
         ("gold", "\uff15"),  # FULLWIDTH DIGIT FIVE: a digit, but not an ASCII one

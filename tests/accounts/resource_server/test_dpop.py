@@ -8,6 +8,7 @@ import time
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.http import HttpResponse
 from django.test import RequestFactory
 from rest_framework.test import APIRequestFactory
 
@@ -303,6 +304,45 @@ def test_the_decorator_checks_htu_against_the_public_base_url(
     assert notes(django_get("/notes", token, proof_for_public)).status_code == 200
 
 
+@pytest.mark.parametrize("base_url", ["https://api.example.com", ""])
+@pytest.mark.parametrize(
+    ("htu_path", "raw_uri"),
+    [
+        ("/notes/caf%C3%A9", None),  # non-ASCII: the decoded path never matched
+        ("/notes/caf%c3%a9", None),  # escapes compare without case
+        ("/notes/caf\u00e9", None),  # an IRI names the same URI
+        ("/notes/a%2Fb", "/notes/a%2Fb?page=2"),  # an escaped slash, as the server saw it
+        ("/notes/a%3Ab", "/notes/a%3Ab"),
+    ],
+)
+def test_htu_names_the_path_as_the_client_wrote_it(
+    settings, django_validator, issuer_key, holder, base_url, htu_path, raw_uri
+):
+    settings.RESOURCE_SERVER_BASE_URL = base_url
+    origin = base_url or "http://testserver"
+    token = bound_token(issuer_key, holder)
+    dpop = dpop_request(holder, token, url=origin + htu_path)["dpop"][0]
+    extra = {} if raw_uri is None else {"RAW_URI": raw_uri}
+    request = RequestFactory().get(
+        htu_path.replace("\u00e9", "%C3%A9"),
+        HTTP_AUTHORIZATION=f"DPoP {token}",
+        HTTP_DPOP=dpop,
+        **extra,
+    )
+    response = notes(request)
+    assert response.status_code == 200, response.content
+
+
+def test_a_raw_path_that_is_not_the_requests_is_not_trusted(settings, django_validator):
+    from accounts.resource_server.conf import request_url
+
+    settings.RESOURCE_SERVER_BASE_URL = "https://api.example.com"
+    # Mounted under a prefix by a proxy: the server's raw path lacks it; the decoded one is
+    # what the API is reached at.
+    request = RequestFactory().get("/api/notes/caf%C3%A9", RAW_URI="/notes/x")
+    assert request_url(request) == "https://api.example.com/api/notes/caf%C3%A9"
+
+
 def test_a_replay_cache_that_does_not_answer_is_503(
     django_validator, issuer_key, holder, dead_redis
 ):
@@ -320,6 +360,52 @@ def test_unusable_dpop_settings_are_503_not_500(settings, keys, issuer_key, hold
     token = bound_token(issuer_key, holder)
     response = notes(django_get("/notes", token, dpop_request(holder, token)["dpop"][0]))
     assert response.status_code == 503
+
+
+def hostile_proof(holder, token, **claims):
+    """A proof signed by the token's own key, with claims a hostile client chose."""
+    from accounts.protocol.dpop import access_token_hash
+    from accounts.protocol.signing_keys import public_jwk
+
+    base = {"jti": "j", "htm": "GET", "htu": URL, "iat": int(time.time())}
+    base["ath"] = access_token_hash(token)
+    header = {"typ": "dpop+jwt", "jwk": public_jwk(holder.private_key)}
+    return jwt.encode({**base, **claims}, holder.private_key, algorithm="ES256", headers=header)
+
+
+HOSTILE_PROOF_CLAIMS = [
+    {"iat": 10**400},
+    {"iat": float("nan")},
+    {"iat": 1e308},
+    {"ath": "é"},
+    {"ath": "\ud800"},
+    {"ath": ["x"]},
+    {"htu": "http://[::1"},
+    {"htu": "http://testserver:99999/notes"},
+    {"htm": {"GET": 1}},
+]
+
+
+@pytest.mark.parametrize("claims", HOSTILE_PROOF_CLAIMS)
+def test_the_decorator_answers_a_hostile_proof_with_a_clean_401(
+    django_validator, issuer_key, holder, claims
+):
+    token = bound_token(issuer_key, holder)
+    response = notes(django_get("/notes", token, hostile_proof(holder, token, **claims)))
+    assert response.status_code == 401
+    assert json.loads(response.content)["error"] == "invalid_dpop_proof"
+    assert response["WWW-Authenticate"].startswith(f'DPoP realm="api", {ALGS}')
+
+
+@pytest.mark.parametrize("nonce", ["é", "\ud800", "x" * 5000, 42])
+def test_a_hostile_nonce_is_answered_with_a_fresh_one(keys, issuer_key, holder, nonce):
+    validator = make_validator(keys, nonces=HmacNonces(b"k" * 32))
+    view = require_access_token(validator=validator)(lambda request: HttpResponse())
+    token = bound_token(issuer_key, holder)
+    response = view(django_get("/notes", token, hostile_proof(holder, token, nonce=nonce)))
+    assert response.status_code == 401
+    assert json.loads(response.content)["error"] == "use_dpop_nonce"
+    assert response["DPoP-Nonce"]
 
 
 # --- Django REST framework ---------------------------------------------------------------------
@@ -358,3 +444,17 @@ def test_proof_claims_never_reach_the_token_claims(validator, issuer_key, holder
     claims = validator.validate_request(**request)
     assert "htm" not in claims
     assert jwt.get_unverified_header(request["dpop"][0])["typ"] == "dpop+jwt"
+
+
+@pytest.mark.parametrize("claims", [*HOSTILE_PROOF_CLAIMS, {"jti": "\ud800"}])
+def test_drf_answers_a_hostile_proof_with_a_clean_401(validator, issuer_key, holder, claims):
+    view = notes_view(validator)
+    token = bound_token(issuer_key, holder)
+    dpop = hostile_proof(holder, token, **claims)
+    headers = {"HTTP_AUTHORIZATION": f"DPoP {token}", "HTTP_DPOP": dpop}
+    response = view(APIRequestFactory().get("/notes", **headers))
+    # A strange but unique jti is a jti: the proof passes, once.
+    expected = 200 if "jti" in claims else 401
+    assert response.status_code == expected
+    if expected == 401:
+        assert 'error="invalid_dpop_proof"' in response["WWW-Authenticate"]

@@ -74,6 +74,68 @@ def test_small_clock_skew_is_tolerated(validator, key):
     assert validator.validate(key.sign(access_claims(exp=int(time.time()) - 5)))
 
 
+HOSTILE_CLAIM_VALUES = [
+    True,
+    -1,
+    10**400,
+    -(10**400),
+    1e308,
+    float("nan"),
+    float("inf"),
+    "",
+    "NaN",
+    "1e400",
+    "é",
+    "\ud800",
+    "x" * 3000,
+    [],
+    [1],
+    {},
+    {"a": None},
+]
+
+
+def signed_as_is(key, claims):
+    """Signed by the issuer's key over exactly these claims (PyJWT's encoder checks some)."""
+    payload = json.dumps(claims).encode()
+    return jwt.PyJWS().encode(payload, key.private, algorithm="RS256", headers={"kid": key.kid})
+
+
+def outcome(check):
+    try:
+        check()
+    except AccessTokenError as refusal:
+        return refusal.status
+    except Exception as exc:  # what this is about: anything else is a 500
+        return f"{type(exc).__name__}: {exc}"[:100]
+    return 200
+
+
+@pytest.mark.parametrize(
+    "claim", ["exp", "nbf", "iat", "iss", "aud", "sub", "scope", "scp", "cnf", "client_id"]
+)
+def test_any_value_of_a_signed_claim_ends_as_an_answer(validator, key, claim):
+    """Even the issuer's own signature over odd values (a huge or NaN time, a list for a
+    string) gets an answer: refused, or for claims the API does not read, accepted."""
+    wrong = {}
+    for value in HOSTILE_CLAIM_VALUES:
+        token = signed_as_is(key, access_claims(**{claim: value}))
+        got = outcome(lambda t=token: validator.validate(t, scopes=["read:notes"]))
+        request = outcome(
+            lambda t=token: validator.validate_request(
+                authorization=f"DPoP {t}", dpop=["x"], method="GET", url="https://a/"
+            )
+        )
+        if not isinstance(got, int) or not isinstance(request, int):
+            wrong[repr(value)[:30]] = (got, request)
+    assert wrong == {}
+    # Times must be times: none of these is one.
+    if claim in ("exp", "nbf", "iat"):
+        for value in (float("nan"), float("inf"), "", "NaN", "1e400", "é", [], {}):
+            with pytest.raises(AccessTokenError):
+                validator.validate(signed_as_is(key, access_claims(**{claim: value})))
+
+
 def test_alg_none_is_refused(validator):
     token = jwt.encode(access_claims(), None, algorithm="none")  # type: ignore[arg-type]
     with pytest.raises(AccessTokenError, match="none"):

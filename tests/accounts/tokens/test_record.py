@@ -173,3 +173,24 @@ def test_a_token_held_from_before_types_were_kept_is_a_bearer_token():
     held = old_record().audience_token("https://api2.test", now=NOW)
     assert held == AccessCredential("api2-token", "Bearer")
     assert not held.dpop_bound
+
+
+@pytest.mark.parametrize("stored", ["tök", "two words", "a\nb", "🔑"])
+def test_a_stored_token_no_request_can_carry_is_read_as_one_to_renew(stored):
+    # Kept by an earlier version, which took whatever a provider sent: a DPoP proof hashes the
+    # token's ASCII, so every call to a DPoP upstream with it was a 500.
+    held = {**OTHER_API, "https://api3.test": {"access_token": stored, "expires_at": NOW + 100}}
+    fresh = old_record(
+        access_token=stored, access_token_expires_at=NOW + 3600, audience_tokens=held
+    )
+    record = TokenRecord.from_json(fresh.to_json())
+    assert record.access_token_due(now=NOW, skew=60)
+    assert record.access_token_expired(now=NOW)
+    assert record.audience_token("https://api3.test", now=NOW) is None  # fetched again
+    assert record.audience_token("https://api2.test", now=NOW) == AccessCredential("api2-token")
+    assert (record.refresh_token, record.claims) == (fresh.refresh_token, fresh.claims)
+
+
+def test_a_stored_token_that_can_be_sent_is_read_as_it_was():
+    fresh = old_record(access_token="eyJ.a-b_c~+/=", access_token_expires_at=NOW + 3600)
+    assert TokenRecord.from_json(fresh.to_json()) == fresh
