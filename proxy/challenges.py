@@ -53,16 +53,15 @@ def parse_challenges(values: Iterable[str]) -> list[Challenge]:
     return found
 
 
-def token_rejected(values: Iterable[str], scheme: str = "bearer") -> bool:
-    """Whether a 401 with these ``WWW-Authenticate`` values says the token sent with ``scheme``
-    (lower case) is bad."""
-    return "invalid_token" in challenge_errors(values, scheme)
+# The error that says the token is bad: the one among ``challenge_errors`` worth a renewal.
+BAD_TOKEN_ERROR = "invalid_token"  # noqa: S105 (an OAuth error code, not a secret)
 
 
 def challenge_errors(values: Iterable[str], scheme: str) -> set[str]:
-    """The ``error`` of each ``scheme`` challenge (``invalid_token`` for one that names none)."""
+    """The ``error`` of each ``scheme`` (lower case) challenge, ``BAD_TOKEN_ERROR`` for one that
+    names none."""
     return {
-        challenge.params.get("error", "invalid_token")
+        challenge.params.get("error", BAD_TOKEN_ERROR)
         for challenge in parse_challenges(values)
         if challenge.scheme == scheme
     }

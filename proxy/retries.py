@@ -35,7 +35,7 @@ from accounts.api import (
     nonce_to_retry_with,
     usable_nonce,
 )
-from proxy.challenges import challenge_errors
+from proxy.challenges import BAD_TOKEN_ERROR, challenge_errors
 from proxy.credentials import credential_headers
 from proxy.exceptions import (
     ProxyError,
@@ -186,7 +186,7 @@ def _after_refused_token(
         return Verdict(
             refusal=UpstreamRefusedProof(f"{upstream.name} refused this site's DPoP proof.")
         )
-    if "invalid_token" in errors and replayable and not attempt.renewed:
+    if BAD_TOKEN_ERROR in errors and replayable and not attempt.renewed:
         renewal = Retry(renew_token=True, nonce=usable_nonce(nonce) or attempt.nonce)
         return Verdict(retry=renewal)
     return Verdict()

@@ -2,7 +2,7 @@
 
 Parsed once per distinct setting value (a test's ``override_settings`` or a rotation deployed
 with a restart gets the new keys; a request does not pay for PEM parsing). A setting that holds
-no usable key raises ``KeyUnusable``; the system checks (accounts.checks.security) report the
+no usable key raises ``KeyUnusable``; the system checks (accounts.checks.client_auth) report the
 same error at startup, so a request meets it only when the checks were skipped.
 """
 
